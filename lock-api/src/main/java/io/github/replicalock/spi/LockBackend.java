@@ -1,0 +1,61 @@
+package io.github.replicalock.spi;
+
+import io.github.replicalock.LockAccessDeniedException;
+import io.github.replicalock.LockBackendUnavailableException;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.LockTargetInvalidException;
+import io.github.replicalock.LockTargetNotFoundException;
+import java.util.Collection;
+
+/**
+ * Where a lock lives. A backend stores, compares-and-sets, watches and deletes pods; the algorithm
+ * (who may acquire, when a lease expires, what a lost lock is) lives in {@link
+ * io.github.replicalock.ReplicaLocks} once, for every backend.
+ *
+ * <p>Errors: a missing Deployment is {@link LockTargetNotFoundException}, a refused verb {@link
+ * LockAccessDeniedException}, lock annotations that do not parse {@link LockTargetInvalidException},
+ * and a store that cannot be reached after the backend's own retries {@link
+ * LockBackendUnavailableException}. Transient failures are the backend's to retry.
+ *
+ * <pre>{@code
+ * ReplicaLocks locks = ReplicaLocks.builder().backend(KubernetesReplicaBackend.create(client)).build();
+ * }</pre>
+ *
+ * <p>Implementations are thread-safe. {@link #close()} releases the backend's own resources
+ * (watches, threads), never the store's.
+ */
+public interface LockBackend extends AutoCloseable {
+
+    /** Reads the Deployment's lock fields and status, and the pods of its selector. */
+    LockRecord read(LockTarget target) throws InterruptedException;
+
+    /**
+     * Writes {@code desired} if, and only if, the stored replicas, holder and token equal those of
+     * {@code expected}, decided atomically by the store. A concurrent change of anything else (the
+     * controller writing status) must not make the write fail: the backend retries it.
+     *
+     * @return true if written, false if the lock fields differed
+     */
+    boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException;
+
+    /**
+     * Calls {@code onChange} (on any thread, quickly) whenever the Deployment or one of its pods may
+     * have changed, and once more after a dropped watch is re-established, so that nothing that
+     * happened while it was down is missed. The listener re-reads: events carry no trust.
+     */
+    Subscription watch(LockTarget target, Runnable onChange);
+
+    /** Deletes these pods of the Deployment, so that its controller starts fresh ones. */
+    void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException;
+
+    /** Records an event on the Deployment, best effort: never throws. */
+    void recordEvent(LockTarget target, String reason, String message);
+
+    /** The clock this backend's store runs on; the system clock unless the store is simulated. */
+    default LockClock clock() {
+        return LockClock.system();
+    }
+
+    @Override
+    void close();
+}

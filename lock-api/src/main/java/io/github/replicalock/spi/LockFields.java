@@ -1,0 +1,69 @@
+package io.github.replicalock.spi;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The lock's part of a Deployment: {@code spec.replicas} and the {@code replicalock.io/}
+ * annotations. Conditional writes compare {@link #replicas}, {@link #holder} and {@link #token}.
+ *
+ * <pre>{@code
+ * LockFields held = LockFields.free(7).heldBy("build-42", 8, now, Duration.ofSeconds(30));
+ * }</pre>
+ *
+ * @param replicas {@code spec.replicas}
+ * @param holder {@code replicalock.io/holder}; null when absent or empty
+ * @param token {@code replicalock.io/token}; 0 when absent
+ * @param acquired {@code replicalock.io/acquired}
+ * @param renewed {@code replicalock.io/renewed}
+ * @param lease {@code replicalock.io/lease-seconds}
+ */
+public record LockFields(
+        int replicas,
+        @Nullable String holder,
+        long token,
+        @Nullable Instant acquired,
+        @Nullable Instant renewed,
+        @Nullable Duration lease) {
+
+    /** The annotation keys, shared by every backend that stores on a Deployment. */
+    public static final String HOLDER_ANNOTATION = "replicalock.io/holder";
+
+    public static final String TOKEN_ANNOTATION = "replicalock.io/token";
+    public static final String ACQUIRED_ANNOTATION = "replicalock.io/acquired";
+    public static final String RENEWED_ANNOTATION = "replicalock.io/renewed";
+    public static final String LEASE_ANNOTATION = "replicalock.io/lease-seconds";
+
+    public LockFields {
+        if (holder != null && holder.isEmpty()) {
+            holder = null;
+        }
+    }
+
+    /** Replicas 0, nobody holding, the last token kept. */
+    public static LockFields free(long token) {
+        return new LockFields(0, null, token, null, null, null);
+    }
+
+    /** Replicas 1 held by {@code holder} with {@code token}, acquired and renewed {@code now}. */
+    public LockFields heldBy(String holder, long token, Instant now, Duration lease) {
+        return new LockFields(1, holder, token, now, now, lease);
+    }
+
+    /** The same hold, renewed at {@code now}. */
+    public LockFields renewedAt(Instant now) {
+        return new LockFields(replicas, holder, token, acquired, now, lease);
+    }
+
+    /** Replicas 0, holder and times cleared, token kept. */
+    public LockFields released() {
+        return free(token);
+    }
+
+    /** True when replicas, holder and token are equal: what a conditional write compares. */
+    public boolean sameLockAs(LockFields other) {
+        return replicas == other.replicas && token == other.token && Objects.equals(holder, other.holder);
+    }
+}
