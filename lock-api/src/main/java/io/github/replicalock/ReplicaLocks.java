@@ -1,0 +1,178 @@
+package io.github.replicalock;
+
+import io.github.replicalock.internal.LockEngine;
+import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockClock;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Takes replica locks: one instance per application, thread-safe. A lock is a Deployment whose
+ * replicas are 0 when free and 1 while a build holds it; acquisition is one conditional write,
+ * holds are leased and renewed in the background, and every write after acquisition is
+ * conditional on still being the holder.
+ *
+ * <pre>{@code
+ * try (ReplicaLocks locks = ReplicaLocks.builder()
+ *         .backend(KubernetesReplicaBackend.fromDefaultConfig())
+ *         .holder("build-" + buildNumber)
+ *         .build()) {
+ *     LockTarget builder = LockTarget.of("apps--droneio--prd", "buildah-external");
+ *     try (ReplicaLock lock = locks.acquire(builder, Duration.ofMinutes(10))) {
+ *         runBuild(lock.pods().get(0), lock.fencingToken());
+ *     } // released, even when the build throws
+ * }
+ * }</pre>
+ *
+ * <p>{@link #close()} releases what this instance still holds and closes the backend; a JVM
+ * shutdown hook does the same when the process is terminated (SIGTERM).
+ */
+public final class ReplicaLocks implements AutoCloseable {
+    private static final int MAX_HOLDER_LENGTH = 253;
+
+    private final LockEngine engine;
+
+    private ReplicaLocks(LockEngine engine) {
+        this.engine = engine;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Waits up to {@code timeout} for the lock to be free (woken by a watch, not by polling), takes
+     * it, then waits up to {@link LockOptions#readyTimeout()} for a Ready builder pod. A hold whose
+     * lease expired is taken over (token + 1, its pods replaced).
+     *
+     * @throws LockTimeoutException if the lock stayed taken for {@code timeout}; nothing is left behind
+     * @throws PodNotReadyException if no builder pod became Ready; the lock was released again
+     * @throws LockTargetNotFoundException if the Deployment does not exist
+     * @throws LockTargetInvalidException if the Deployment is not a lock (replicas above 1, no selector)
+     * @throws InterruptedException if interrupted; nothing is left held
+     */
+    public ReplicaLock acquire(LockTarget target, Duration timeout) throws InterruptedException {
+        return engine.acquire(target, timeout);
+    }
+
+    /**
+     * Takes the lock if it is free now ({@link LockState#IDLE}, or a hold whose lease this instance
+     * has seen expire), then waits for a Ready builder pod like {@link #acquire}. Empty at once when
+     * the lock is held, starting or releasing, or when another contender's write won.
+     */
+    public Optional<ReplicaLock> tryAcquire(LockTarget target) throws InterruptedException {
+        return engine.tryAcquire(target);
+    }
+
+    /**
+     * Observes the lock. Never throws for a cluster state: a missing Deployment, replicas above 1 or
+     * no selector give {@link LockState#UNKNOWN} with a reason.
+     *
+     * @throws LockBackendUnavailableException if the API server cannot be reached
+     * @throws LockAccessDeniedException if reading is forbidden
+     */
+    public LockStatus status(LockTarget target) {
+        return engine.status(target);
+    }
+
+    /** The identity written to the holder annotation. */
+    public String holder() {
+        return engine.holder();
+    }
+
+    public LockOptions options() {
+        return engine.options();
+    }
+
+    /** Releases every lock this instance still holds, then closes the backend. Idempotent. */
+    @Override
+    public void close() {
+        engine.close();
+    }
+
+    /** Builds {@link ReplicaLocks}; only the backend is required. */
+    public static final class Builder {
+        private @Nullable LockBackend backend;
+        private @Nullable String holder;
+        private LockOptions options = LockOptions.defaults();
+        private @Nullable LockClock clock;
+        private boolean shutdownHook = true;
+
+        private Builder() {}
+
+        /** Where the locks live; {@link ReplicaLocks} owns it and closes it. Required. */
+        public Builder backend(LockBackend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend must not be null");
+            return this;
+        }
+
+        /**
+         * The identity written to the holder annotation, such as a build id; default
+         * {@code host/pid/random}. Two instances must never share one.
+         */
+        public Builder holder(String holder) {
+            Objects.requireNonNull(holder, "holder must not be null");
+            if (holder.isBlank()
+                    || holder.length() > MAX_HOLDER_LENGTH
+                    || holder.chars().anyMatch(Character::isISOControl)) {
+                throw new IllegalArgumentException("holder '" + holder + "' must be 1 to " + MAX_HOLDER_LENGTH
+                        + " printable characters, not blank");
+            }
+            this.holder = holder;
+            return this;
+        }
+
+        public Builder options(LockOptions options) {
+            this.options = Objects.requireNonNull(options, "options must not be null");
+            return this;
+        }
+
+        /** The clock for every timeout, lease and renewal; default the backend's own clock. */
+        public Builder clock(LockClock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock must not be null");
+            return this;
+        }
+
+        /** Whether a JVM shutdown hook releases held locks; default true. */
+        public Builder shutdownHook(boolean enabled) {
+            this.shutdownHook = enabled;
+            return this;
+        }
+
+        /**
+         * Builds the instance and registers its shutdown hook.
+         *
+         * @throws IllegalStateException if no backend was set
+         */
+        public ReplicaLocks build() {
+            LockBackend chosen = backend;
+            if (chosen == null) {
+                throw new IllegalStateException("ReplicaLocks.builder(): backend(...) is required");
+            }
+            String identity = holder != null ? holder : defaultHolder();
+            LockClock time = clock != null ? clock : chosen.clock();
+            return new ReplicaLocks(new LockEngine(chosen, time, identity, options, shutdownHook));
+        }
+
+        private static String defaultHolder() {
+            String host = System.getenv("HOSTNAME");
+            if (host == null || host.isBlank()) {
+                try {
+                    host = InetAddress.getLocalHost().getHostName();
+                } catch (UnknownHostException e) {
+                    host = "localhost";
+                }
+            }
+            byte[] random = new byte[4];
+            ThreadLocalRandom.current().nextBytes(random);
+            return host + "/" + ProcessHandle.current().pid() + "/"
+                    + HexFormat.of().formatHex(random);
+        }
+    }
+}

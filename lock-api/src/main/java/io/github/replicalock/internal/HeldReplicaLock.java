@@ -1,0 +1,376 @@
+package io.github.replicalock.internal;
+
+import io.github.replicalock.LockException;
+import io.github.replicalock.LockLostException;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.LockTargetNotFoundException;
+import io.github.replicalock.ReleaseTimeoutException;
+import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockClock.Cancellable;
+import io.github.replicalock.spi.LockClock.Wakeup;
+import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.Subscription;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A lock this process holds: renews it on the clock's shared scheduler, notices when it is lost,
+ * and releases it conditionally, once.
+ */
+final class HeldReplicaLock implements ReplicaLock {
+    private static final Logger log = LoggerFactory.getLogger(HeldReplicaLock.class);
+
+    private enum Phase {
+        HELD,
+        LOST,
+        RELEASED
+    }
+
+    private final LockEngine engine;
+    private final LockTarget target;
+    private final List<String> recycledPods;
+    private final Duration lease;
+    private final long token;
+
+    // Guarded by this.
+    private Phase phase = Phase.HELD;
+    private LockFields fields;
+    private long lastConfirmedNanos;
+    private @Nullable Cancellable renewal;
+    private @Nullable LockLostException lost;
+    private final List<Consumer<LockLostException>> lostListeners = new ArrayList<>();
+    private boolean closeCalled;
+    private volatile List<String> pods = List.of();
+
+    HeldReplicaLock(
+            LockEngine engine, LockTarget target, LockFields fields, long confirmedNanos, List<String> recycledPods) {
+        this.engine = engine;
+        this.target = target;
+        this.fields = fields;
+        this.lastConfirmedNanos = confirmedNanos;
+        this.recycledPods = List.copyOf(recycledPods);
+        this.lease = Objects.requireNonNull(fields.lease(), "lease");
+        this.token = fields.token();
+    }
+
+    @Override
+    public LockTarget target() {
+        return target;
+    }
+
+    @Override
+    public String holder() {
+        return engine.holder;
+    }
+
+    @Override
+    public long fencingToken() {
+        return token;
+    }
+
+    synchronized LockFields fields() {
+        return fields;
+    }
+
+    List<String> recycledPods() {
+        return recycledPods;
+    }
+
+    @Override
+    public boolean isHeld() {
+        synchronized (this) {
+            if (phase != Phase.HELD) {
+                return false;
+            }
+        }
+        return !leaseRanOut();
+    }
+
+    @Override
+    public List<String> pods() {
+        return pods;
+    }
+
+    void started(List<String> readyPods) {
+        pods = List.copyOf(readyPods);
+    }
+
+    @Override
+    public void onLost(Consumer<LockLostException> listener) {
+        Objects.requireNonNull(listener, "listener must not be null");
+        LockLostException already;
+        synchronized (this) {
+            already = lost;
+            if (already == null) {
+                lostListeners.add(listener);
+                return;
+            }
+        }
+        listener.accept(already);
+    }
+
+    // ---- renewal -------------------------------------------------------------------------------
+
+    synchronized void startRenewal() {
+        scheduleRenewal(engine.options.renewInterval());
+    }
+
+    private synchronized void scheduleRenewal(Duration delay) {
+        if (phase == Phase.HELD) {
+            renewal = engine.clock.schedule(delay, this::renew);
+        }
+    }
+
+    /**
+     * A holder that could not confirm its hold for a whole lease must assume that someone else has
+     * taken it: contenders count the same lease from their side.
+     */
+    private boolean leaseRanOut() {
+        long confirmed;
+        synchronized (this) {
+            confirmed = lastConfirmedNanos;
+        }
+        if (engine.clock.nanoTime() - confirmed < lease.toNanos()) {
+            return false;
+        }
+        markLost("not renewed for a whole lease of " + lease + " (API server unreachable or the process paused)");
+        return true;
+    }
+
+    private void renew() {
+        LockFields current;
+        synchronized (this) {
+            if (phase != Phase.HELD) {
+                return;
+            }
+            current = fields;
+        }
+        if (leaseRanOut()) {
+            return;
+        }
+        LockClock clock = engine.clock;
+        long sentAt = clock.nanoTime();
+        LockFields renewed = current.renewedAt(clock.now());
+        try {
+            if (engine.backend.compareAndSet(target, current, renewed)) {
+                synchronized (this) {
+                    if (fields.equals(current)) {
+                        fields = renewed;
+                        lastConfirmedNanos = sentAt;
+                    }
+                }
+                scheduleRenewal(engine.options.renewInterval());
+            } else {
+                markLost(whyLost());
+            }
+        } catch (LockTargetNotFoundException e) {
+            markLost("the deployment was deleted");
+        } catch (InterruptedException e) {
+            // The scheduler is shutting down; a renewal cut short is retried like a failed one.
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.debug("{}: renewal failed, retrying: {}", target, e.toString());
+            if (!leaseRanOut()) {
+                scheduleRenewal(engine.options.renewInterval().dividedBy(2));
+            }
+        }
+    }
+
+    private String whyLost() {
+        try {
+            return whyChanged(engine.backend.read(target).fields());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "the lock fields changed";
+        } catch (LockException e) {
+            return "the lock fields changed (" + e.getMessage() + ")";
+        }
+    }
+
+    static String whyChanged(LockFields now) {
+        if (now.replicas() == 0) {
+            return "the deployment was scaled to 0 by someone else (a kubectl scale or shell cleanup step?)";
+        }
+        if (now.holder() == null) {
+            return "replicas is " + now.replicas() + " but the holder annotation was removed";
+        }
+        return "taken over by '" + now.holder() + "' with token " + now.token();
+    }
+
+    void markLost(String why) {
+        LockLostException exception;
+        List<Consumer<LockLostException>> listeners;
+        synchronized (this) {
+            if (phase != Phase.HELD) {
+                return;
+            }
+            phase = Phase.LOST;
+            exception = new LockLostException(target, engine.holder, token, why);
+            lost = exception;
+            cancelRenewal();
+            listeners = List.copyOf(lostListeners);
+            lostListeners.clear();
+        }
+        engine.forget(this);
+        log.warn("{}", exception.getMessage());
+        engine.backend.recordEvent(target, "Lost", String.valueOf(exception.getMessage()));
+        for (Consumer<LockLostException> listener : listeners) {
+            try {
+                listener.accept(exception);
+            } catch (RuntimeException e) {
+                log.warn("{}: lost-listener failed", target, e);
+            }
+        }
+    }
+
+    synchronized void throwIfLost() {
+        if (lost != null) {
+            throw lost;
+        }
+    }
+
+    private void cancelRenewal() {
+        Cancellable task = renewal;
+        renewal = null;
+        if (task != null) {
+            task.cancel();
+        }
+    }
+
+    // ---- release -------------------------------------------------------------------------------
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closeCalled) {
+                return;
+            }
+            closeCalled = true;
+        }
+        boolean interrupted = Thread.interrupted();
+        try {
+            release(!interrupted);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Gives a lock back whose start failed. The original failure is what the caller sees; what
+     * went wrong here is attached to it.
+     */
+    void rollBack(Throwable failure, boolean waitForGone) {
+        synchronized (this) {
+            closeCalled = true;
+        }
+        boolean interrupted = Thread.interrupted();
+        try {
+            release(waitForGone && !interrupted);
+        } catch (LockException e) {
+            if (e != failure) {
+                failure.addSuppressed(e);
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    void releaseOnShutdown() {
+        synchronized (this) {
+            if (closeCalled) {
+                return;
+            }
+            closeCalled = true;
+        }
+        try {
+            release(false);
+        } catch (LockException e) {
+            log.warn("{}: release at shutdown failed: {}", target, e.getMessage());
+        }
+    }
+
+    private void release(boolean waitForGone) {
+        LockFields current;
+        synchronized (this) {
+            cancelRenewal();
+            if (phase == Phase.LOST) {
+                throw Objects.requireNonNull(lost);
+            }
+            if (phase == Phase.RELEASED) {
+                return;
+            }
+            current = fields;
+        }
+        if (leaseRanOut()) {
+            throwIfLost();
+        }
+        engine.forget(this);
+        boolean applied;
+        try {
+            applied = engine.backend.compareAndSet(target, current, current.released());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LockException(target, "interrupted while releasing; the lock expires after its lease", e);
+        }
+        if (!applied) {
+            markLost(whyLost());
+            throwIfLost();
+        }
+        synchronized (this) {
+            phase = Phase.RELEASED;
+            lostListeners.clear();
+        }
+        log.info("{}: released by '{}', token {}", target, engine.holder, current.token());
+        engine.backend.recordEvent(
+                target, "Released", "lock released by '" + engine.holder + "' with token " + current.token());
+        if (waitForGone) {
+            awaitPodsGone();
+        }
+    }
+
+    private void awaitPodsGone() {
+        LockClock clock = engine.clock;
+        Duration timeout = engine.options.releaseTimeout();
+        long deadline = clock.nanoTime() + timeout.toNanos();
+        Wakeup wakeup = clock.newWakeup();
+        try (Subscription watch = engine.backend.watch(target, wakeup::signal)) {
+            while (true) {
+                LockRecord record = engine.backend.read(target);
+                // Replicas back at 1 means a new hold (only a legacy scale can start one before our pods are gone).
+                if (record.pods().isEmpty() || record.fields().replicas() != 0) {
+                    return;
+                }
+                long now = clock.nanoTime();
+                if (now - deadline >= 0) {
+                    throw new ReleaseTimeoutException(target, timeout, LockStates.podNames(record.pods()));
+                }
+                long wakeAt = watch.isConnected()
+                        ? deadline
+                        : Math.min(deadline, now + engine.jittered(engine.options.fallbackPollInterval()));
+                wakeup.awaitUntil(wakeAt);
+            }
+        } catch (LockTargetNotFoundException e) {
+            // Deleted with its pods: nothing left to wait for.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ReplicaLock{" + target + ", holder='" + engine.holder + "', token=" + fencingToken() + ", "
+                + (isHeld() ? "held" : "not held") + "}";
+    }
+}

@@ -1,0 +1,92 @@
+package io.github.replicalock.internal;
+
+import io.github.replicalock.LockState;
+import io.github.replicalock.LockStatus;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.LockTargetInvalidException;
+import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.PodSnapshot;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/** Reads a {@link LockRecord} the way the protocol's state table does. */
+final class LockStates {
+    /** The holder shown for replicas 1 without a holder annotation: the shell pipeline took it. */
+    static final String UNKNOWN_HOLDER = "unknown";
+
+    private LockStates() {}
+
+    /** Why the record is not a lock we understand, or null if it is one. */
+    static @Nullable String problem(LockRecord record) {
+        int replicas = record.fields().replicas();
+        if (replicas != 0 && replicas != 1) {
+            return "replicas is " + replicas + ", expected 0 (free) or 1 (held)";
+        }
+        if (record.selector() == null) {
+            return "the deployment has no selector, so its builder pods cannot be found";
+        }
+        return null;
+    }
+
+    static LockState state(LockRecord record) {
+        if (problem(record) != null) {
+            return LockState.UNKNOWN;
+        }
+        if (record.fields().replicas() == 0) {
+            return record.pods().isEmpty() ? LockState.IDLE : LockState.RELEASING;
+        }
+        return record.pods().stream().anyMatch(PodSnapshot::usable) ? LockState.ACTIVE : LockState.STARTING;
+    }
+
+    /** Throws the typed error acquisition gives for a Deployment that is not a lock. */
+    static void requireLock(LockTarget target, LockRecord record) {
+        String problem = problem(record);
+        if (problem != null) {
+            throw new LockTargetInvalidException(target, "not a replica lock: " + problem);
+        }
+    }
+
+    static @Nullable String displayedHolder(LockFields fields) {
+        if (fields.replicas() == 0) {
+            return null;
+        }
+        return fields.holder() != null ? fields.holder() : UNKNOWN_HOLDER;
+    }
+
+    static LockStatus status(LockTarget target, LockRecord record) {
+        LockFields f = record.fields();
+        String problem = problem(record);
+        if (problem != null) {
+            return LockStatus.unknown(target, problem, f.replicas(), record.readyReplicas(), f.holder(), f.token());
+        }
+        boolean held = f.replicas() == 1;
+        return LockStatus.of(
+                target,
+                state(record),
+                f.replicas(),
+                record.readyReplicas(),
+                displayedHolder(f),
+                f.token(),
+                held ? f.acquired() : null,
+                held ? f.renewed() : null,
+                held ? f.lease() : null);
+    }
+
+    /** Pod by pod, why none is usable; for the not-ready error. */
+    static String whyNotReady(LockRecord record, Set<String> excluded) {
+        List<PodSnapshot> candidates =
+                record.pods().stream().filter(p -> !excluded.contains(p.name())).toList();
+        if (candidates.isEmpty()) {
+            return "no builder pod was created for selector " + record.selector() + " (replicas "
+                    + record.fields().replicas() + ")";
+        }
+        return candidates.stream().map(p -> p.name() + ": " + p.detail()).collect(Collectors.joining("; "));
+    }
+
+    static String podNames(List<PodSnapshot> pods) {
+        return pods.stream().map(PodSnapshot::name).collect(Collectors.joining(", ", "[", "]"));
+    }
+}
