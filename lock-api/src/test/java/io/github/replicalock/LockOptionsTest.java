@@ -1,0 +1,95 @@
+package io.github.replicalock;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class LockOptionsTest {
+
+    @Test
+    void defaultsMatchTheShellStepsTimeouts() {
+        LockOptions options = LockOptions.defaults();
+
+        assertThat(options.leaseDuration()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(options.renewInterval()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(options.readyTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(options.releaseTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(options.foreignLease()).isEmpty();
+    }
+
+    @Test
+    void renewIntervalFollowsTheLeaseUnlessSet() {
+        LockOptions options =
+                LockOptions.builder().leaseDuration(Duration.ofSeconds(9)).build();
+
+        assertThat(options.renewInterval()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(options.toBuilder()
+                        .renewInterval(Duration.ofSeconds(1))
+                        .build()
+                        .renewInterval())
+                .isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void toBuilderRoundTrips() {
+        LockOptions options = LockOptions.builder()
+                .leaseDuration(Duration.ofSeconds(12))
+                .readyTimeout(Duration.ofSeconds(5))
+                .releaseTimeout(Duration.ofSeconds(6))
+                .takeoverGrace(Duration.ofSeconds(2))
+                .foreignLease(Duration.ofMinutes(30))
+                .fallbackPollInterval(Duration.ofSeconds(3))
+                .build();
+
+        assertThat(options.toBuilder().build()).isEqualTo(options).hasSameHashCodeAs(options);
+        assertThat(options.foreignLease()).contains(Duration.ofMinutes(30));
+    }
+
+    static Stream<Arguments> setters() {
+        return Stream.of(
+                Arguments.of("leaseDuration", (SetterCall) LockOptions.Builder::leaseDuration),
+                Arguments.of("renewInterval", (SetterCall) LockOptions.Builder::renewInterval),
+                Arguments.of("readyTimeout", (SetterCall) LockOptions.Builder::readyTimeout),
+                Arguments.of("releaseTimeout", (SetterCall) LockOptions.Builder::releaseTimeout),
+                Arguments.of("takeoverGrace", (SetterCall) LockOptions.Builder::takeoverGrace),
+                Arguments.of("foreignLease", (SetterCall) LockOptions.Builder::foreignLease),
+                Arguments.of("fallbackPollInterval", (SetterCall) LockOptions.Builder::fallbackPollInterval));
+    }
+
+    interface SetterCall {
+        LockOptions.Builder set(LockOptions.Builder builder, Duration value);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("setters")
+    void everySetterRejectsNullZeroAndNegative(String field, SetterCall setter) {
+        Consumer<Duration> call = value -> setter.set(LockOptions.builder(), value);
+
+        assertThatThrownBy(() -> call.accept(null))
+                .isInstanceOf(NullPointerException.class)
+                .hasMessage(field + " must not be null");
+        assertThatThrownBy(() -> call.accept(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(field + " must be positive, got PT0S");
+        assertThatThrownBy(() -> call.accept(Duration.ofSeconds(-3)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(field + " must be positive, got PT-3S");
+    }
+
+    @Test
+    void buildRejectsARenewIntervalNotShorterThanTheLease() {
+        LockOptions.Builder builder =
+                LockOptions.builder().leaseDuration(Duration.ofSeconds(10)).renewInterval(Duration.ofSeconds(10));
+
+        assertThatThrownBy(builder::build)
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("renewInterval PT10S must be shorter than leaseDuration PT10S");
+    }
+}
