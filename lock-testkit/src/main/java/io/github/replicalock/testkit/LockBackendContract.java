@@ -1,0 +1,409 @@
+package io.github.replicalock.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.replicalock.LockLostException;
+import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockState;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.LockTargetNotFoundException;
+import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockClock.Wakeup;
+import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.PodSnapshot;
+import io.github.replicalock.spi.Subscription;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link LockBackend} must do, run against real time. A backend's test extends it and
+ * supplies clients and a way to make deployments whose controller starts and stops Ready pods.
+ *
+ * <pre>{@code
+ * class FakeClusterContractTest extends LockBackendContract {
+ *     private final FakeCluster cluster = FakeCluster.create();
+ *
+ *     protected LockBackend newBackend() { return cluster.backend(); }
+ *     protected void createDeployment(LockTarget t) { cluster.createDeployment(t.namespace(), t.name()); }
+ *     protected void scaleLikeKubectl(LockTarget t, int replicas) { cluster.scale(t.namespace(), t.name(), replicas); }
+ *     protected void changeSomethingElse(LockTarget t) { cluster.touchStatus(t.namespace(), t.name()); }
+ * }
+ * }</pre>
+ */
+public abstract class LockBackendContract {
+    private static final AtomicInteger DEPLOYMENTS = new AtomicInteger();
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private LockBackend backend;
+
+    /** A new client of the store under test; the contract closes it. */
+    protected abstract LockBackend newBackend();
+
+    /** Creates a deployment with replicas 0 and a selector, whose pods become Ready soon after scale-up. */
+    protected abstract void createDeployment(LockTarget target);
+
+    /** Sets replicas unconditionally, annotations untouched, exactly as {@code kubectl scale} does. */
+    protected abstract void scaleLikeKubectl(LockTarget target, int replicas);
+
+    /**
+     * Changes the Deployment in a way that is not the lock's business (status, an unrelated
+     * annotation), so that its resource version moves.
+     */
+    protected abstract void changeSomethingElse(LockTarget target);
+
+    /** The namespace the contract's deployments go to. */
+    protected String namespace() {
+        return "contract";
+    }
+
+    /** How long the contract waits for the store's controller; scale it up for slow stores. */
+    protected Duration patience() {
+        return Duration.ofSeconds(20);
+    }
+
+    @BeforeEach
+    void openBackend() {
+        backend = track(newBackend());
+    }
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T closeable) {
+        toClose.add(closeable);
+        return closeable;
+    }
+
+    private LockTarget newDeployment() {
+        LockTarget target = LockTarget.of(namespace(), "contract-" + DEPLOYMENTS.incrementAndGet());
+        createDeployment(target);
+        return target;
+    }
+
+    private ReplicaLocks newLocks(String holder) {
+        LockOptions options = LockOptions.builder()
+                .leaseDuration(Duration.ofSeconds(3))
+                .readyTimeout(patience())
+                .releaseTimeout(patience())
+                .build();
+        return track(ReplicaLocks.builder()
+                .backend(newBackend())
+                .holder(holder)
+                .options(options)
+                .shutdownHook(false)
+                .build());
+    }
+
+    /** Waits, woken by the backend's own watch, until the record matches. */
+    private LockRecord await(LockTarget target, Predicate<LockRecord> condition, String what)
+            throws InterruptedException {
+        LockClock clock = backend.clock();
+        Wakeup wakeup = clock.newWakeup();
+        long deadline = clock.nanoTime() + patience().toNanos();
+        try (Subscription watch = backend.watch(target, wakeup::signal)) {
+            while (true) {
+                LockRecord record = backend.read(target);
+                if (condition.test(record)) {
+                    return record;
+                }
+                long now = clock.nanoTime();
+                if (now - deadline >= 0) {
+                    throw new AssertionError(target + ": not " + what + " within " + patience() + "; last " + record);
+                }
+                // Re-read at least every 100 ms in case a backend's watch is slower than its controller.
+                wakeup.awaitUntil(Math.min(deadline, now + TimeUnit.MILLISECONDS.toNanos(100)));
+            }
+        }
+    }
+
+    private static LockFields heldBy(LockFields from, String holder) {
+        return from.heldBy(holder, from.token() + 1, Instant.now(), Duration.ofSeconds(30));
+    }
+
+    // ---- the SPI -------------------------------------------------------------------------------
+
+    @Test
+    void aNewDeploymentReadsAsAFreeLockWithASelectorAndNoPods() throws Exception {
+        LockTarget target = newDeployment();
+
+        LockRecord record = backend.read(target);
+
+        assertThat(record.fields()).isEqualTo(LockFields.free(0));
+        assertThat(record.selector()).isNotBlank();
+        assertThat(record.pods()).isEmpty();
+        assertThat(record.readyReplicas()).isZero();
+    }
+
+    @Test
+    void readingAMissingDeploymentNamesIt() {
+        LockTarget missing = LockTarget.of(namespace(), "never-created-" + DEPLOYMENTS.incrementAndGet());
+
+        assertThatThrownBy(() -> backend.read(missing))
+                .isInstanceOf(LockTargetNotFoundException.class)
+                .hasMessageContaining(missing.name())
+                .hasMessageContaining(missing.namespace());
+    }
+
+    @Test
+    void compareAndSetWritesEveryLockFieldAndReadsThemBack() throws Exception {
+        LockTarget target = newDeployment();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        LockFields held = LockFields.free(0).heldBy("build-42", 1, now, Duration.ofSeconds(30));
+
+        assertThat(backend.compareAndSet(target, LockFields.free(0), held)).isTrue();
+
+        LockFields read = backend.read(target).fields();
+        assertThat(read).isEqualTo(held);
+        assertThat(backend.compareAndSet(target, held, held.released())).isTrue();
+        assertThat(backend.read(target).fields()).isEqualTo(LockFields.free(1));
+    }
+
+    @Test
+    void compareAndSetRefusesWhenReplicasHolderOrTokenDiffer() throws Exception {
+        LockTarget target = newDeployment();
+        LockFields held = heldBy(LockFields.free(0), "a");
+        assertThat(backend.compareAndSet(target, LockFields.free(0), held)).isTrue();
+
+        assertThat(backend.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "b")))
+                .as("stale replicas")
+                .isFalse();
+        assertThat(backend.compareAndSet(target, heldBy(LockFields.free(0), "b"), held.released()))
+                .as("other holder")
+                .isFalse();
+        LockFields otherToken = new LockFields(1, "a", 7, held.acquired(), held.renewed(), held.lease());
+        assertThat(backend.compareAndSet(target, otherToken, held.released()))
+                .as("other token")
+                .isFalse();
+        assertThat(backend.read(target).fields().sameLockAs(held)).isTrue();
+    }
+
+    @Test
+    void anUnrelatedChangeBetweenReadAndWriteDoesNotLoseTheRace() throws Exception {
+        LockTarget target = newDeployment();
+        LockFields observed = backend.read(target).fields();
+
+        changeSomethingElse(target);
+
+        assertThat(backend.compareAndSet(target, observed, heldBy(observed, "a")))
+                .isTrue();
+    }
+
+    @Test
+    void ofManyClientsWritingFromTheSameObservationExactlyOneWins() throws Exception {
+        LockTarget target = newDeployment();
+        int clients = 8;
+        List<LockBackend> backends = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            backends.add(track(newBackend()));
+        }
+        CyclicBarrier start = new CyclicBarrier(clients);
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                LockBackend client = backends.get(i);
+                String holder = "client-" + i;
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return client.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), holder));
+                }));
+            }
+            int winners = 0;
+            for (Future<Boolean> result : results) {
+                winners += result.get(patience().toMillis(), TimeUnit.MILLISECONDS) ? 1 : 0;
+            }
+            assertThat(winners).isEqualTo(1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void theControllerStartsAReadyPodOnScaleUpAndRemovesItOnScaleDown() throws Exception {
+        LockTarget target = newDeployment();
+        LockFields held = heldBy(LockFields.free(0), "a");
+        backend.compareAndSet(target, LockFields.free(0), held);
+
+        LockRecord started = await(target, r -> r.pods().stream().anyMatch(PodSnapshot::usable), "Ready");
+        assertThat(started.pods()).hasSize(1);
+        assertThat(started.pods().get(0).name()).startsWith(target.name() + "-");
+
+        backend.compareAndSet(target, held, held.released());
+        await(target, r -> r.pods().isEmpty(), "without pods");
+    }
+
+    @Test
+    void deletedPodsAreReplacedUnderANewName() throws Exception {
+        LockTarget target = newDeployment();
+        backend.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "a"));
+        String first = await(target, r -> r.pods().stream().anyMatch(PodSnapshot::usable), "Ready")
+                .pods()
+                .get(0)
+                .name();
+
+        backend.deletePods(target, List.of(first));
+
+        LockRecord replaced = await(
+                target,
+                r -> r.pods().stream().anyMatch(p -> p.usable() && !p.name().equals(first)),
+                "Ready with a new pod");
+        assertThat(replaced.pods().stream().filter(PodSnapshot::usable).map(PodSnapshot::name))
+                .doesNotContain(first);
+    }
+
+    @Test
+    void aWatchHearsLockWritesAndLegacyScales() throws Exception {
+        LockTarget target = newDeployment();
+        CountDownLatch changes = new CountDownLatch(2);
+        try (Subscription watch = backend.watch(target, changes::countDown)) {
+            LockBackend other = track(newBackend());
+            other.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "a"));
+            scaleLikeKubectl(target, 0);
+
+            assertThat(changes.await(patience().toMillis(), TimeUnit.MILLISECONDS))
+                    .as("watch notified")
+                    .isTrue();
+            assertThat(watch.isConnected()).isTrue();
+        }
+    }
+
+    @Test
+    void recordingAnEventNeverThrows() {
+        LockTarget target = newDeployment();
+        LockTarget missing = LockTarget.of(namespace(), "never-created-" + DEPLOYMENTS.incrementAndGet());
+
+        backend.recordEvent(target, "Acquired", "lock acquired by 'contract' with token 1");
+        backend.recordEvent(missing, "Acquired", "lock acquired by 'contract' with token 1");
+    }
+
+    // ---- the lock, end to end on this backend --------------------------------------------------
+
+    @Test
+    void acquireGivesAReadyPodAndReleaseFreesTheLock() throws Exception {
+        LockTarget target = newDeployment();
+        ReplicaLocks locks = newLocks("build-1");
+
+        try (ReplicaLock lock = locks.acquire(target, patience())) {
+            assertThat(lock.fencingToken()).isEqualTo(1);
+            assertThat(lock.pods()).hasSize(1);
+            assertThat(lock.isHeld()).isTrue();
+            assertThat(locks.status(target).state()).isEqualTo(LockState.ACTIVE);
+            assertThat(locks.status(target).holder()).hasValue("build-1");
+        }
+
+        assertThat(locks.status(target).state()).isEqualTo(LockState.IDLE);
+        try (ReplicaLock again = locks.acquire(target, patience())) {
+            assertThat(again.fencingToken()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void tryAcquireOnAHeldLockIsEmptyAtOnce() throws Exception {
+        LockTarget target = newDeployment();
+        ReplicaLocks first = newLocks("build-1");
+        ReplicaLocks second = newLocks("build-2");
+
+        try (ReplicaLock lock = first.acquire(target, patience())) {
+            Optional<ReplicaLock> none = second.tryAcquire(target);
+
+            assertThat(none).isEmpty();
+            assertThat(second.status(target).holder()).hasValue("build-1");
+            assertThat(lock.isHeld()).isTrue();
+        }
+    }
+
+    @Test
+    void aLockHeldByTheShellPipelineIsNotAcquiredAndShowsAnUnknownHolder() throws Exception {
+        LockTarget target = newDeployment();
+        scaleLikeKubectl(target, 1);
+        ReplicaLocks locks = newLocks("build-1");
+
+        assertThat(locks.tryAcquire(target)).isEmpty();
+        assertThat(locks.status(target).holder()).hasValue("unknown");
+        scaleLikeKubectl(target, 0);
+    }
+
+    @Test
+    void theShellCleanupStepUnderAJavaHolderMakesItLoseTheLock() throws Exception {
+        LockTarget target = newDeployment();
+        ReplicaLocks locks = newLocks("build-1");
+        ReplicaLock lock = locks.acquire(target, patience());
+        CountDownLatch lost = new CountDownLatch(1);
+        lock.onLost(e -> lost.countDown());
+
+        scaleLikeKubectl(target, 0);
+
+        assertThat(lost.await(patience().toMillis(), TimeUnit.MILLISECONDS))
+                .as("lost-listener called")
+                .isTrue();
+        assertThat(lock.isHeld()).isFalse();
+        LockFields before = backend.read(target).fields();
+        assertThatThrownBy(lock::close).isInstanceOf(LockLostException.class).hasMessageContaining("scaled to 0");
+        assertThat(backend.read(target).fields()).as("close wrote nothing").isEqualTo(before);
+    }
+
+    @Test
+    void contendersTakeTurnsWithStrictlyIncreasingTokens() throws Exception {
+        LockTarget target = newDeployment();
+        int contenders = 3;
+        int rounds = 4;
+        AtomicInteger holders = new AtomicInteger();
+        AtomicInteger maxHolders = new AtomicInteger();
+        AtomicLong lastToken = new AtomicLong();
+        ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+        ExecutorService pool = Executors.newFixedThreadPool(contenders);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int c = 0; c < contenders; c++) {
+                ReplicaLocks locks = newLocks("contender-" + c);
+                done.add(pool.submit(() -> {
+                    for (int r = 0; r < rounds; r++) {
+                        try (ReplicaLock lock = locks.acquire(target, patience().multipliedBy(contenders))) {
+                            maxHolders.accumulateAndGet(holders.incrementAndGet(), Math::max);
+                            long previous = lastToken.getAndSet(lock.fencingToken());
+                            if (lock.fencingToken() <= previous) {
+                                violations.add("token " + lock.fencingToken() + " after " + previous);
+                            }
+                            holders.decrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(patience().toMillis() * contenders * rounds, TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(violations).isEmpty();
+        assertThat(maxHolders.get()).isEqualTo(1);
+        assertThat(lastToken.get()).isEqualTo((long) contenders * rounds);
+    }
+}
