@@ -45,6 +45,8 @@ public final class LockEngine implements AutoCloseable {
     final LockOptions options;
     private final ExpiryTracker expiry;
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
+    // Threads blocked in acquire or a ready wait, woken by close() so that they stop at once.
+    private final Set<Wakeup> waiting = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final @Nullable Thread shutdownHook;
 
@@ -109,8 +111,11 @@ public final class LockEngine implements AutoCloseable {
         long deadline = clock.nanoTime() + timeout.toNanos();
         Wakeup wakeup = clock.newWakeup();
         HeldReplicaLock lock;
+        waiting.add(wakeup);
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
             lock = awaitLock(target, timeout, deadline, wakeup, watch);
+        } finally {
+            waiting.remove(wakeup);
         }
         return awaitReady(lock);
     }
@@ -201,6 +206,12 @@ public final class LockEngine implements AutoCloseable {
         HeldReplicaLock lock = new HeldReplicaLock(this, target, desired, sentAt, recycledPods);
         held.add(lock);
         lock.startRenewal();
+        if (closed.get()) {
+            // close() may have taken its snapshot of held locks before this one joined it.
+            LocksClosedException closedMeanwhile = new LocksClosedException(target, holder);
+            lock.rollBack(closedMeanwhile, false);
+            throw closedMeanwhile;
+        }
         return lock;
     }
 
@@ -224,12 +235,14 @@ public final class LockEngine implements AutoCloseable {
         Set<String> excluded = Set.copyOf(lock.recycledPods());
         long deadline = clock.nanoTime() + options.readyTimeout().toNanos();
         Wakeup wakeup = clock.newWakeup();
+        waiting.add(wakeup);
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
             if (!excluded.isEmpty()) {
                 backend.deletePods(target, excluded);
             }
             while (true) {
                 lock.throwIfLost();
+                ensureOpen(target);
                 LockRecord record = backend.read(target);
                 if (!record.fields().sameLockAs(lock.fields())) {
                     lock.markLost(HeldReplicaLock.whyChanged(record.fields()));
@@ -266,6 +279,8 @@ public final class LockEngine implements AutoCloseable {
         } catch (RuntimeException e) {
             lock.rollBack(e, e instanceof PodNotReadyException);
             throw e;
+        } finally {
+            waiting.remove(wakeup);
         }
     }
 
@@ -293,6 +308,7 @@ public final class LockEngine implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        waiting.forEach(Wakeup::signal);
         if (shutdownHook != null) {
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);
