@@ -110,7 +110,10 @@ public final class LockPatch {
             ops.add(op("add", key(annotation), value));
         } else {
             ops.add(op("add", key(annotation), ""));
-            ops.add(Map.of("op", "remove", "path", key(annotation)));
+            Map<String, Object> remove = new LinkedHashMap<>();
+            remove.put("op", "remove");
+            remove.put("path", key(annotation));
+            ops.add(remove);
         }
     }
 
