@@ -1,0 +1,136 @@
+package io.github.replicalock.kubernetes.internal;
+
+import io.github.replicalock.spi.LockFields;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The JSON Patch (RFC 6902) that makes a lock write conditional on the server.
+ *
+ * <p><b>Conditions.</b> {@code test} operations on {@code /spec/replicas} and the holder and token
+ * annotations, nothing else: the controller's status writes change {@code resourceVersion} but never
+ * these, so they never make the write fail. The API server applies the whole patch atomically and
+ * re-evaluates the tests if it retries internally; a failed test is HTTP 422.
+ *
+ * <p><b>Absent annotations.</b> {@code test} cannot assert that a member is absent (a test on a
+ * missing path is an error in RFC 6902; Kubernetes' own JSON Patch library happens to accept
+ * {@code "value": null} there, but we do not build on that quirk). So:
+ *
+ * <ul>
+ *   <li>Every write of this backend writes both keys: the token always (the decimal value, also
+ *       {@code 0}), the holder as the empty string when nobody holds the lock. After the first write,
+ *       both are present for good, and the conditions are plain {@code test}s of their text.
+ *   <li>When one of them is absent (a fresh Deployment, or one the shell pipeline scaled), the
+ *       condition becomes a {@code test} of the whole {@code metadata.annotations} object, as read:
+ *       any concurrent change of an annotation makes the write fail and be retried after a re-read.
+ *   <li>When {@code metadata.annotations} itself (or {@code spec.replicas}) is absent there is no
+ *       object to test, so the condition is a {@code test} of {@code metadata.resourceVersion}; the
+ *       patch then adds the annotations object. This happens at most once per Deployment.
+ * </ul>
+ *
+ * <p>When the writer has not seen the stored text (no earlier read), it assumes the canonical form
+ * this backend writes ({@code holder ""}, token in decimal); if that guess is wrong the server
+ * rejects the patch and the backend re-reads and builds the patch from what is really stored.
+ *
+ * <p><b>Writes.</b> {@code add} on an object member replaces it when present (RFC 6902 4.1), so
+ * {@code add} sets replicas and the annotations whether present or not. Optional annotations that
+ * the desired fields clear are removed with {@code add ""} then {@code remove}, which succeeds
+ * whether the key was there or not.
+ */
+public final class LockPatch {
+    private static final String ANNOTATIONS = "/metadata/annotations";
+
+    private LockPatch() {}
+
+    /**
+     * The patch that writes {@code desired} if the stored lock fields are {@code expected}.
+     *
+     * @param stored what was last seen stored, when it parses to {@code expected}'s lock fields; null
+     *     to assume the canonical form this backend writes
+     */
+    public static String build(LockFields expected, LockFields desired, @Nullable ObservedLock stored) {
+        List<Object> ops = new ArrayList<>();
+        boolean annotationsPresent = true;
+        if (stored == null) {
+            ops.add(test("/spec/replicas", expected.replicas()));
+            ops.add(test(key(LockFields.HOLDER_ANNOTATION), expected.holder() == null ? "" : expected.holder()));
+            ops.add(test(key(LockFields.TOKEN_ANNOTATION), Long.toString(expected.token())));
+        } else {
+            Map<String, String> annotations = stored.annotations();
+            boolean guardWholeObject = stored.replicas() == null || annotations == null;
+            if (stored.replicas() != null) {
+                ops.add(test("/spec/replicas", stored.replicas()));
+            }
+            if (annotations != null) {
+                String holder = annotations.get(LockFields.HOLDER_ANNOTATION);
+                String token = annotations.get(LockFields.TOKEN_ANNOTATION);
+                if (holder != null) {
+                    ops.add(test(key(LockFields.HOLDER_ANNOTATION), holder));
+                }
+                if (token != null) {
+                    ops.add(test(key(LockFields.TOKEN_ANNOTATION), token));
+                }
+                if (holder == null || token == null) {
+                    ops.add(test(ANNOTATIONS, new LinkedHashMap<>(annotations)));
+                }
+            } else {
+                annotationsPresent = false;
+            }
+            if (guardWholeObject) {
+                String rv = stored.resourceVersion();
+                ops.add(test("/metadata/resourceVersion", rv == null ? "" : rv));
+            }
+        }
+        if (!annotationsPresent) {
+            ops.add(op("add", ANNOTATIONS, Map.of()));
+        }
+        ops.add(op("add", "/spec/replicas", desired.replicas()));
+        ops.add(op("add", key(LockFields.HOLDER_ANNOTATION), desired.holder() == null ? "" : desired.holder()));
+        ops.add(op("add", key(LockFields.TOKEN_ANNOTATION), Long.toString(desired.token())));
+        set(
+                ops,
+                LockFields.ACQUIRED_ANNOTATION,
+                desired.acquired() == null ? null : desired.acquired().toString());
+        set(
+                ops,
+                LockFields.RENEWED_ANNOTATION,
+                desired.renewed() == null ? null : desired.renewed().toString());
+        set(
+                ops,
+                LockFields.LEASE_ANNOTATION,
+                desired.lease() == null ? null : Long.toString(desired.lease().toSeconds()));
+        return Json.write(ops);
+    }
+
+    private static void set(List<Object> ops, String annotation, @Nullable String value) {
+        if (value != null) {
+            ops.add(op("add", key(annotation), value));
+        } else {
+            ops.add(op("add", key(annotation), ""));
+            Map<String, Object> remove = new LinkedHashMap<>();
+            remove.put("op", "remove");
+            remove.put("path", key(annotation));
+            ops.add(remove);
+        }
+    }
+
+    /** The JSON Pointer (RFC 6901) of an annotation: {@code ~} is {@code ~0}, {@code /} is {@code ~1}. */
+    static String key(String annotation) {
+        return ANNOTATIONS + "/" + annotation.replace("~", "~0").replace("/", "~1");
+    }
+
+    private static Map<String, Object> test(String path, Object value) {
+        return op("test", path, value);
+    }
+
+    private static Map<String, Object> op(String op, String path, Object value) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("op", op);
+        m.put("path", path);
+        m.put("value", value);
+        return m;
+    }
+}

@@ -1,0 +1,241 @@
+package io.github.replicalock.kubernetes;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.kubernetes.internal.Selectors;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A small deployment controller for the CRUD mock, which has none: it watches the Deployments of a
+ * namespace and, for each, keeps as many pods of its selector as {@code spec.replicas} asks for
+ * (creating pods with the template's labels, deleting the newest extra ones), and keeps {@code
+ * status.replicas} and {@code status.readyReplicas} true. New pods are Ready unless {@link
+ * #podsStartAs} says otherwise. Reusable by every test that needs pods; a plain {@code
+ * AutoCloseable}.
+ *
+ * <pre>{@code
+ * try (ControllerSimulation controller = ControllerSimulation.start(client, namespace)) { ... }
+ * }</pre>
+ */
+final class ControllerSimulation implements AutoCloseable {
+    /** What a new pod looks like. */
+    enum PodStart {
+        READY,
+        IMAGE_PULL_BACK_OFF,
+        UNSCHEDULABLE
+    }
+
+    private final KubernetesClient client;
+    private final String namespace;
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "controller-simulation");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicInteger podSerial = new AtomicInteger();
+    private final SharedIndexInformer<Deployment> deployments;
+    private final SharedIndexInformer<Pod> pods;
+    private volatile PodStart podStart = PodStart.READY;
+
+    private ControllerSimulation(KubernetesClient client, String namespace) {
+        this.client = client;
+        this.namespace = namespace;
+        this.deployments = client.apps().deployments().inNamespace(namespace).runnableInformer(0);
+        this.pods = client.pods().inNamespace(namespace).runnableInformer(0);
+        deployments.addEventHandler(new Trigger<>());
+        pods.addEventHandler(new Trigger<>());
+    }
+
+    static ControllerSimulation start(KubernetesClient client, String namespace) {
+        ControllerSimulation sim = new ControllerSimulation(client, namespace);
+        sim.pods.start().toCompletableFuture().join();
+        sim.deployments.start().toCompletableFuture().join();
+        sim.reconcileAll();
+        return sim;
+    }
+
+    /** How pods created from now on start. */
+    ControllerSimulation podsStartAs(PodStart start) {
+        this.podStart = start;
+        return this;
+    }
+
+    private final class Trigger<T> implements ResourceEventHandler<T> {
+        @Override
+        public void onAdd(T obj) {
+            reconcileAll();
+        }
+
+        @Override
+        public void onUpdate(T oldObj, T newObj) {
+            reconcileAll();
+        }
+
+        @Override
+        public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+            reconcileAll();
+        }
+    }
+
+    private void reconcileAll() {
+        if (!worker.isShutdown()) {
+            try {
+                worker.execute(() -> deployments.getStore().list().forEach(this::reconcile));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closed meanwhile
+            }
+        }
+    }
+
+    private void reconcile(Deployment cached) {
+        try {
+            Deployment d = client.apps()
+                    .deployments()
+                    .inNamespace(namespace)
+                    .withName(cached.getMetadata().getName())
+                    .get();
+            if (d == null || d.getSpec() == null) {
+                return;
+            }
+            LockTarget target = LockTarget.of(namespace, d.getMetadata().getName());
+            String selector = Selectors.render(target, d.getSpec().getSelector());
+            if (selector == null) {
+                return;
+            }
+            int desired = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
+            List<Pod> live = client.pods().inNamespace(namespace).withLabelSelector(selector).list().getItems().stream()
+                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                    .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
+                    .toList();
+            for (int i = live.size(); i < desired; i++) {
+                createPod(d);
+            }
+            for (int i = desired; i < live.size(); i++) {
+                client.pods().inNamespace(namespace).resource(live.get(i)).delete();
+            }
+            List<Pod> now = client.pods().inNamespace(namespace).withLabelSelector(selector).list().getItems().stream()
+                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                    .toList();
+            int ready = (int) now.stream().filter(ControllerSimulation::isReady).count();
+            Integer statusReplicas =
+                    d.getStatus() == null ? null : d.getStatus().getReplicas();
+            Integer statusReady = d.getStatus() == null ? null : d.getStatus().getReadyReplicas();
+            if (statusReplicas == null || statusReplicas != now.size() || statusReady == null || statusReady != ready) {
+                // The status write changes resourceVersion, as the real controller's does.
+                client.apps()
+                        .deployments()
+                        .inNamespace(namespace)
+                        .withName(d.getMetadata().getName())
+                        .patch(
+                                PatchContext.of(PatchType.JSON_MERGE),
+                                "{\"status\":{\"replicas\":" + now.size() + ",\"readyReplicas\":" + ready
+                                        + ",\"availableReplicas\":" + ready + "}}");
+            }
+        } catch (RuntimeException e) {
+            // a simulation: the next event reconciles again
+        }
+    }
+
+    private void createPod(Deployment d) {
+        Map<String, String> labels = d.getSpec().getTemplate().getMetadata().getLabels();
+        String name = d.getMetadata().getName() + "-" + String.format("%05d", podSerial.incrementAndGet());
+        Pod pod = new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace)
+                .withLabels(labels)
+                .endMetadata()
+                .withNewSpec()
+                .addNewContainer()
+                .withName("builder")
+                .withImage("quay.io/buildah/stable")
+                .endContainer()
+                .endSpec()
+                .withStatus(status(podStart))
+                .build();
+        client.pods().inNamespace(namespace).resource(pod).create();
+    }
+
+    static PodStatus status(PodStart start) {
+        String now = Instant.now().toString();
+        return switch (start) {
+            case READY ->
+                new PodStatusBuilder()
+                        .withPhase("Running")
+                        .addNewCondition()
+                        .withType("Ready")
+                        .withStatus("True")
+                        .withLastTransitionTime(now)
+                        .endCondition()
+                        .addNewContainerStatus()
+                        .withName("builder")
+                        .withReady(true)
+                        .withNewState()
+                        .withNewRunning()
+                        .withStartedAt(now)
+                        .endRunning()
+                        .endState()
+                        .endContainerStatus()
+                        .build();
+            case IMAGE_PULL_BACK_OFF ->
+                new PodStatusBuilder()
+                        .withPhase("Pending")
+                        .addNewCondition()
+                        .withType("Ready")
+                        .withStatus("False")
+                        .withReason("ContainersNotReady")
+                        .withMessage("containers with unready status: [builder]")
+                        .endCondition()
+                        .addNewContainerStatus()
+                        .withName("builder")
+                        .withReady(false)
+                        .withNewState()
+                        .withNewWaiting()
+                        .withReason("ImagePullBackOff")
+                        .withMessage("Back-off pulling image \"quay.io/buildah/stable\"")
+                        .endWaiting()
+                        .endState()
+                        .endContainerStatus()
+                        .build();
+            case UNSCHEDULABLE ->
+                new PodStatusBuilder()
+                        .withPhase("Pending")
+                        .addNewCondition()
+                        .withType("PodScheduled")
+                        .withStatus("False")
+                        .withReason("Unschedulable")
+                        .withMessage("0/3 nodes are available: 3 Insufficient cpu.")
+                        .endCondition()
+                        .build();
+        };
+    }
+
+    static boolean isReady(Pod pod) {
+        return pod.getStatus() != null
+                && pod.getStatus().getConditions() != null
+                && pod.getStatus().getConditions().stream()
+                        .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+        deployments.stop();
+        pods.stop();
+    }
+}
