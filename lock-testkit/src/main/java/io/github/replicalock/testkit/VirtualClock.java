@@ -1,0 +1,225 @@
+package io.github.replicalock.testkit;
+
+import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.testkit.internal.VirtualTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A {@link LockClock} whose time moves only when a test (or its driver thread) moves it, so that a
+ * lock's 120 s ready timeout or 30 s lease passes in milliseconds and timing-dependent code runs
+ * the same way every time.
+ *
+ * <p><b>Two modes.</b> A {@linkplain #manual() manual} clock moves only in {@link #advance}. An
+ * {@linkplain #autoAdvancing() auto-advancing} clock (what {@link FakeCluster.Builder#virtualTime()}
+ * uses) also has a daemon driver thread: whenever timers or timed waits are pending and nobody has
+ * touched the clock (read it, scheduled, signalled, waited) or the fake cluster for a short real
+ * time, the {@linkplain #quietPeriod() quiet period}, it jumps to the earliest deadline. Code under
+ * test just runs; whenever every thread is waiting, time flies.
+ *
+ * <pre>{@code
+ * try (VirtualClock clock = VirtualClock.autoAdvancing()) {
+ *     LockClock.Wakeup wakeup = clock.newWakeup();
+ *     boolean signalled = wakeup.awaitUntil(clock.nanoTime() + Duration.ofSeconds(120).toNanos());
+ *     // returns false after 120 s of virtual time, a few milliseconds of real time
+ *     assertThat(clock.elapsed()).isGreaterThanOrEqualTo(Duration.ofSeconds(120));
+ * }
+ *
+ * try (VirtualClock clock = VirtualClock.manual()) {
+ *     clock.schedule(Duration.ofSeconds(10), () -> System.out.println("renew"));
+ *     clock.advance(Duration.ofSeconds(30)); // prints "renew" once, at virtual 10 s
+ * }
+ * }</pre>
+ *
+ * <p><b>Semantics.</b>
+ *
+ * <ul>
+ *   <li>{@link #now()} is a fixed start instant plus the elapsed virtual time; {@link #nanoTime()}
+ *       has an arbitrary origin and moves with it.
+ *   <li>Scheduled tasks run in deadline order (first scheduled first on ties) on one daemon task
+ *       thread, never on the thread that moves time. A task may itself wait on this clock (a fake
+ *       request latency): time keeps moving while it does. Tasks due while another task waits run
+ *       after it, as on a single-threaded scheduler. An exception thrown by a task is logged and
+ *       kept in {@link #taskFailures()}.
+ *   <li>A {@link LockClock.Wakeup} holds one permit: a signal before the wait is not lost. A wait
+ *       really blocks its thread, returns true when signalled, false when virtual time reaches the
+ *       deadline, and throws {@link InterruptedException} on interrupt (keeping any permit). A
+ *       signal and a deadline that race are ordered by one lock: the first wins, and a signal that
+ *       arrives by the time the waiter runs again wins over the deadline.
+ *   <li>Time never jumps while the clock is busy: a task is due but not started, a task runs that
+ *       is not waiting on the clock, or a waiter woken by time or a signal has not resumed yet.
+ *       What the clock cannot see is a thread busy with its own work between two clock calls; if
+ *       that takes longer than the quiet period, time may jump meanwhile, as if that thread had
+ *       been slow. Raise the quiet period on slow machines.
+ * </ul>
+ *
+ * <p>{@link #close()} stops both threads: pending tasks never run, and waits throw {@link
+ * IllegalStateException}; tasks scheduled afterwards are dropped.
+ */
+public final class VirtualClock implements LockClock, AutoCloseable {
+    /** The default start instant: fixed, so that timestamps in tests are reproducible. */
+    public static final Instant DEFAULT_START = Instant.parse("2030-01-01T00:00:00Z");
+
+    /**
+     * The default quiet period. Long enough for a thread that was just handed the CPU to make its
+     * next clock call on an idle machine, short enough that a 120 s wait with a renewal every 10 s
+     * takes about 15 ms.
+     */
+    public static final Duration DEFAULT_QUIET_PERIOD = Duration.ofMillis(1);
+
+    private final VirtualTime time;
+
+    private VirtualClock(VirtualTime time) {
+        this.time = time;
+    }
+
+    /** A clock that moves only in {@link #advance}, starting at {@link #DEFAULT_START}. */
+    public static VirtualClock manual() {
+        return builder().build();
+    }
+
+    /** A clock that jumps to the next deadline whenever it has been quiet for 1 ms of real time. */
+    public static VirtualClock autoAdvancing() {
+        return builder().autoAdvance().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public Instant now() {
+        return time.now();
+    }
+
+    @Override
+    public long nanoTime() {
+        return time.nanoTime();
+    }
+
+    @Override
+    public Cancellable schedule(Duration delay, Runnable task) {
+        return time.schedule(delay, task);
+    }
+
+    @Override
+    public Wakeup newWakeup() {
+        return time.newWakeup();
+    }
+
+    /**
+     * Moves time forward by {@code duration}, stepping to each deadline on the way, and returns once
+     * the tasks and waiters of the last step are done or waiting again. After each step it waits
+     * until they are done or waiting on the clock, and for a quiet period, so that a timer scheduled
+     * in reaction still fires in this advance if it is due. Works in both modes.
+     *
+     * @throws IllegalArgumentException if {@code duration} is negative
+     * @throws IllegalStateException if called from a clock task (it would wait for itself), or if
+     *     interrupted (the interrupt flag is restored)
+     */
+    public void advance(Duration duration) {
+        time.advance(duration);
+    }
+
+    /** The virtual time that has passed since the clock started. Reading it is not activity. */
+    public Duration elapsed() {
+        return time.elapsed();
+    }
+
+    /** True if a driver thread moves time by itself. */
+    public boolean isAutoAdvancing() {
+        return time.autoAdvancing();
+    }
+
+    /** How long the clock must be left alone before the driver moves time. */
+    public Duration quietPeriod() {
+        return time.quietPeriod();
+    }
+
+    /**
+     * How many threads are blocked in {@link Wakeup#awaitUntil} on this clock now: lets a test wait
+     * until the code under test is waiting, before it moves time or signals. Reading it is not
+     * activity.
+     *
+     * <pre>{@code
+     * await().until(() -> clock.waitingThreads() == 1);
+     * clock.advance(Duration.ofSeconds(120));
+     * }</pre>
+     */
+    public int waitingThreads() {
+        return time.waitingThreads();
+    }
+
+    /** The exceptions scheduled tasks have thrown, oldest first. */
+    public List<Throwable> taskFailures() {
+        return time.taskFailures();
+    }
+
+    /** Counts as activity, as a request to the fake cluster does; package-private for it. */
+    void touch() {
+        time.touch();
+    }
+
+    /** Stops the driver and task threads; idempotent. */
+    @Override
+    public void close() {
+        time.close();
+    }
+
+    @Override
+    public String toString() {
+        return "VirtualClock{elapsed=" + elapsed() + (isAutoAdvancing() ? ", auto-advancing" : ", manual") + "}";
+    }
+
+    /**
+     * Builds a {@link VirtualClock}.
+     *
+     * <pre>{@code
+     * VirtualClock clock = VirtualClock.builder()
+     *         .start(Instant.parse("2030-01-01T12:00:00Z"))
+     *         .autoAdvance()
+     *         .quietPeriod(Duration.ofMillis(5)) // a slow CI machine
+     *         .build();
+     * }</pre>
+     */
+    public static final class Builder {
+        private Instant start = DEFAULT_START;
+        private boolean autoAdvance;
+        private Duration quietPeriod = DEFAULT_QUIET_PERIOD;
+
+        private Builder() {}
+
+        /** What {@link #now()} returns before time moves; default {@link #DEFAULT_START}. */
+        public Builder start(Instant start) {
+            this.start = Objects.requireNonNull(start, "start must not be null");
+            return this;
+        }
+
+        /** Starts a driver thread that moves time whenever the clock is quiet. */
+        public Builder autoAdvance() {
+            this.autoAdvance = true;
+            return this;
+        }
+
+        /**
+         * How long the clock must be left alone (in real time) before time moves; default 1 ms.
+         * Also used by {@link #advance} between steps.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder quietPeriod(Duration quietPeriod) {
+            Objects.requireNonNull(quietPeriod, "quietPeriod must not be null");
+            if (quietPeriod.isZero() || quietPeriod.isNegative()) {
+                throw new IllegalArgumentException("quietPeriod must be positive, got " + quietPeriod);
+            }
+            this.quietPeriod = quietPeriod;
+            return this;
+        }
+
+        public VirtualClock build() {
+            return new VirtualClock(new VirtualTime(start, autoAdvance, quietPeriod));
+        }
+    }
+}
