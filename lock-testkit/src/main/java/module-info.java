@@ -11,8 +11,9 @@
  */
 module io.github.replicalock.testkit {
     requires transitive io.github.replicalock.api;
-    // Optional at run time: only the extension and the contract suite use them, and their users bring them.
-    requires static org.junit.jupiter.api;
+    // Optional at run time: only the extension and the contract suite use them, and their users
+    // bring them. Transitive because the extension's signatures show JUnit types.
+    requires static transitive org.junit.jupiter.api;
     requires static org.assertj.core;
 
     exports io.github.replicalock.testkit;

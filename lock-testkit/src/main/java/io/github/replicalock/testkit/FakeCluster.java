@@ -335,6 +335,8 @@ public final class FakeCluster implements AutoCloseable {
         }
 
         /**
+         * Builds the cluster; it has no Deployments yet.
+         *
          * @throws IllegalStateException if both {@link #virtualTime()} and {@link #clock} were set
          */
         public FakeCluster build() {

@@ -14,10 +14,25 @@ import java.util.Objects;
  *
  * <p><b>Two modes.</b> A {@linkplain #manual() manual} clock moves only in {@link #advance}. An
  * {@linkplain #autoAdvancing() auto-advancing} clock (what {@link FakeCluster.Builder#virtualTime()}
- * uses) also has a daemon driver thread: whenever timers or timed waits are pending and nobody has
- * touched the clock (read it, scheduled, signalled, waited) or the fake cluster for a short real
- * time, the {@linkplain #quietPeriod() quiet period}, it jumps to the earliest deadline. Code under
- * test just runs; whenever every thread is waiting, time flies.
+ * uses) also has a daemon driver thread that jumps to the earliest pending deadline whenever
+ * everyone is waiting: code under test just runs, and whenever all its threads wait, time flies.
+ * "Everyone is waiting" means all of:
+ *
+ * <ul>
+ *   <li>a timer or a timed wait is pending (otherwise the driver blocks; it never spins);
+ *   <li>no thread that has used this clock or its fake cluster (a <em>participant</em>) is
+ *       running ({@link Thread.State#RUNNABLE}): a test thread busy asserting or a build thread
+ *       preempted on a loaded machine holds time still, however long it takes; threads blocked or
+ *       waiting on anything, a real {@code Thread.sleep} included, count as idle;
+ *   <li>no task is due or running, unless the running task waits on this clock, and every waiter
+ *       that time or a signal woke has resumed;
+ *   <li>nobody has touched the clock (read it, scheduled, signalled, waited) or the fake cluster
+ *       for the {@linkplain #quietPeriod() quiet period} of real time: a margin for threads that
+ *       have not used the clock yet.
+ * </ul>
+ *
+ * <p>The flip side: a participant that keeps running without ever waiting (a spin loop on a flag)
+ * holds virtual time still.
  *
  * <pre>{@code
  * try (VirtualClock clock = VirtualClock.autoAdvancing()) {
@@ -48,11 +63,8 @@ import java.util.Objects;
  *       deadline, and throws {@link InterruptedException} on interrupt (keeping any permit). A
  *       signal and a deadline that race are ordered by one lock: the first wins, and a signal that
  *       arrives by the time the waiter runs again wins over the deadline.
- *   <li>Time never jumps while the clock is busy: a task is due but not started, a task runs that
- *       is not waiting on the clock, or a waiter woken by time or a signal has not resumed yet.
- *       What the clock cannot see is a thread busy with its own work between two clock calls; if
- *       that takes longer than the quiet period, time may jump meanwhile, as if that thread had
- *       been slow. Raise the quiet period on slow machines.
+ *   <li>{@link #advance} steps through deadlines the same way, waiting after each step until
+ *       everyone else is waiting again.
  * </ul>
  *
  * <p>{@link #close()} stops both threads: pending tasks never run, and waits throw {@link
@@ -63,9 +75,9 @@ public final class VirtualClock implements LockClock, AutoCloseable {
     public static final Instant DEFAULT_START = Instant.parse("2030-01-01T00:00:00Z");
 
     /**
-     * The default quiet period. Long enough for a thread that was just handed the CPU to make its
-     * next clock call on an idle machine, short enough that a 120 s wait with a renewal every 10 s
-     * takes about 15 ms.
+     * The default quiet period: a margin for threads that are about to use the clock for the first
+     * time (participants are tracked exactly), short enough that a 120 s wait with a renewal every
+     * 10 s takes about 15 ms of real time.
      */
     public static final Duration DEFAULT_QUIET_PERIOD = Duration.ofMillis(1);
 

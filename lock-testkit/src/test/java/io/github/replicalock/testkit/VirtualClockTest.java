@@ -336,6 +336,31 @@ class VirtualClockTest {
     }
 
     @Test
+    void autoAdvanceWaitsForAParticipantThatIsStillRunning() throws Exception {
+        try (VirtualClock clock = VirtualClock.autoAdvancing()) {
+            AtomicBoolean keepRunning = new AtomicBoolean(true);
+            Future<Duration> participant = threads.submit(() -> {
+                Duration seen = clock.elapsed();
+                clock.nanoTime(); // now a participant
+                while (keepRunning.get()) {
+                    // Busy with its own work, far longer than the quiet period, no clock calls.
+                    Thread.onSpinWait();
+                }
+                return seen;
+            });
+            clock.schedule(Duration.ofSeconds(60), () -> {});
+
+            await().during(Duration.ofMillis(50))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> clock.elapsed().isZero());
+            keepRunning.set(false);
+            participant.get(10, TimeUnit.SECONDS);
+
+            await().until(() -> clock.elapsed().equals(Duration.ofSeconds(60)));
+        }
+    }
+
+    @Test
     void aWaiterRegisteringWhileTimeMovesIsWokenAtItsOwnDeadline() throws Exception {
         try (VirtualClock clock = VirtualClock.autoAdvancing()) {
             List<Future<Long>> waits = new CopyOnWriteArrayList<>();

@@ -167,7 +167,7 @@ class WatchTest {
             FakeBackend client = virtual.backend();
             LockClock time = client.clock();
             LockClock.Wakeup wakeup = time.newWakeup();
-            long deadline = time.nanoTime() + Duration.ofSeconds(120).toNanos();
+            long deadline = time.nanoTime() + Duration.ofMinutes(2).toNanos();
             try (Subscription watch = client.watch(builder, wakeup::signal)) {
                 client.compareAndSet(
                         builder,

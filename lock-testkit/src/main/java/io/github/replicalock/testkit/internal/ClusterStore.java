@@ -94,7 +94,7 @@ public final class ClusterStore {
     private final ArrayDeque<LockWrite> history = new ArrayDeque<>();
     private final Set<LockClock.Cancellable> scheduled = new HashSet<>();
     private final Map<LockTarget, CopyOnWriteArrayList<Watch>> watches = new ConcurrentHashMap<>();
-    private final LongAdder[] requests = new LongAdder[RequestKind.values().length];
+    private final Map<RequestKind, LongAdder> requests = new EnumMap<>(RequestKind.class);
     private final SplittableRandom random = new SplittableRandom(NAME_SEED);
 
     private long resourceVersion;
@@ -115,7 +115,7 @@ public final class ClusterStore {
         this.podTerminationDelay = Objects.requireNonNull(podTerminationDelay, "podTerminationDelay");
         this.historyLimit = historyLimit;
         for (RequestKind kind : RequestKind.values()) {
-            requests[kind.ordinal()] = new LongAdder();
+            requests.put(kind, new LongAdder());
         }
     }
 
@@ -707,7 +707,7 @@ public final class ClusterStore {
     private <T> T call(Client client, LockTarget target, RequestKind kind, Attempt<T> attempt)
             throws InterruptedException {
         Objects.requireNonNull(target, "target");
-        requests[kind.ordinal()].increment();
+        counter(kind).increment();
         Duration backoff = FIRST_BACKOFF;
         for (int attempts = 1; ; attempts++) {
             try {
@@ -831,7 +831,7 @@ public final class ClusterStore {
     }
 
     /** A client's connection to the cluster. */
-    public final class Client {
+    public static final class Client {
         private final String name;
         private final List<Watch> watches = new CopyOnWriteArrayList<>();
         private volatile boolean connected = true;
@@ -1003,6 +1003,7 @@ public final class ClusterStore {
     }
 
     public DeploymentSnapshot snapshot(LockTarget target) {
+        touch.run();
         lock.lock();
         try {
             Deployment deployment = existing(target);
@@ -1025,6 +1026,7 @@ public final class ClusterStore {
     }
 
     public String ready(LockTarget target) {
+        touch.run();
         lock.lock();
         try {
             Deployment deployment = existing(target);
@@ -1035,6 +1037,7 @@ public final class ClusterStore {
     }
 
     public List<ClusterEvent> events(LockTarget target) {
+        touch.run();
         lock.lock();
         try {
             ArrayDeque<ClusterEvent> list = events.get(target);
@@ -1057,6 +1060,7 @@ public final class ClusterStore {
     }
 
     public List<LockWrite> lockWrites() {
+        touch.run();
         lock.lock();
         try {
             return List.copyOf(history);
@@ -1075,10 +1079,14 @@ public final class ClusterStore {
     }
 
     public long requests(RequestKind kind) {
-        return requests[Objects.requireNonNull(kind, "kind").ordinal()].sum();
+        return counter(Objects.requireNonNull(kind, "kind")).sum();
     }
 
     // ================================================================ plumbing
+
+    private LongAdder counter(RequestKind kind) {
+        return Objects.requireNonNull(requests.get(kind), "every kind has a counter");
+    }
 
     private Deployment existing(LockTarget target) {
         Deployment deployment = deployments.get(target);

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntUnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -14,8 +13,6 @@ import org.jspecify.annotations.Nullable;
  * stuck terminating) change pods and live in {@link ClusterStore}.
  */
 public final class FaultState {
-    private static final IntUnaryOperator TAKE_ONE = n -> n > 0 ? n - 1 : 0;
-
     private final AtomicInteger conflicts = new AtomicInteger();
     private final AtomicInteger failures = new AtomicInteger();
     private final Set<String> forbidden = ConcurrentHashMap.newKeySet();
@@ -27,7 +24,7 @@ public final class FaultState {
 
     /** True if this write must fail with a conflict, consuming one. */
     public boolean takeConflict() {
-        return conflicts.get() > 0 && conflicts.getAndUpdate(TAKE_ONE) > 0;
+        return conflicts.get() > 0 && conflicts.getAndUpdate(FaultState::takeOne) > 0;
     }
 
     public int remainingConflicts() {
@@ -43,7 +40,7 @@ public final class FaultState {
     }
 
     public boolean takeFailure() {
-        return failures.get() > 0 && failures.getAndUpdate(TAKE_ONE) > 0;
+        return failures.get() > 0 && failures.getAndUpdate(FaultState::takeOne) > 0;
     }
 
     public int remainingFailures() {
@@ -90,6 +87,10 @@ public final class FaultState {
 
     /** An RBAC verb on a resource, such as {@code patch deployments}. */
     record Permission(String verb, String resource) {}
+
+    private static int takeOne(int remaining) {
+        return remaining > 0 ? remaining - 1 : 0;
+    }
 
     private static String key(String verb, String resource) {
         return verb + ' ' + resource;

@@ -6,9 +6,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -60,6 +63,18 @@ public final class VirtualTime implements AutoCloseable {
      * activity time" could.
      */
     private final AtomicLong activity = new AtomicLong();
+
+    /**
+     * Every thread that has used this clock (or its fake cluster), but the clock's own two. Time
+     * never jumps while one of them is {@link Thread.State#RUNNABLE}: a thread between two clock
+     * calls (asserting, logging, loading classes, preempted on a busy machine) is still part of
+     * the conversation, however long it takes. Threads blocked or waiting on anything count as
+     * idle; terminated ones are forgotten.
+     */
+    private final Set<Thread> participants = ConcurrentHashMap.newKeySet();
+
+    /** Set once per thread, so that touching stays a thread-local read after the first time. */
+    private final ThreadLocal<Boolean> participating = new ThreadLocal<>();
 
     private final Instant start;
     private final long quietNanos;
@@ -118,9 +133,40 @@ public final class VirtualTime implements AutoCloseable {
         return Duration.ofNanos(quietNanos);
     }
 
-    /** Marks activity: the auto-advance driver waits for a quiet period after the last one. */
+    /**
+     * Marks activity, and the calling thread as a participant: the auto-advance driver waits for a
+     * quiet period after the last activity, and until no participant is running.
+     */
     public void touch() {
         activity.incrementAndGet();
+        if (participating.get() == null) {
+            participating.set(Boolean.TRUE);
+            Thread current = Thread.currentThread();
+            if (current != runner && current != driver) {
+                participants.add(current);
+            }
+        }
+    }
+
+    /**
+     * True if a participant other than the caller is running. The runner is not a participant:
+     * {@link #busy()} accounts for it precisely.
+     */
+    private boolean participantRunning() {
+        Thread self = Thread.currentThread();
+        for (Iterator<Thread> it = participants.iterator(); it.hasNext(); ) {
+            Thread thread = it.next();
+            if (thread == self) {
+                continue;
+            }
+            Thread.State state = thread.getState();
+            if (state == Thread.State.TERMINATED) {
+                it.remove();
+            } else if (state == Thread.State.RUNNABLE) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** How many threads are blocked in a wait on this clock; an inspection, not activity. */
@@ -406,7 +452,7 @@ public final class VirtualTime implements AutoCloseable {
             } finally {
                 lock.lock();
             }
-            if (activity.get() == seen && !busy()) {
+            if (activity.get() == seen && !busy() && !participantRunning()) {
                 return;
             }
         }
@@ -429,7 +475,7 @@ public final class VirtualTime implements AutoCloseable {
                     } finally {
                         lock.lock();
                     }
-                    if (activity.get() == seen && !busy()) {
+                    if (activity.get() == seen && !busy() && !participantRunning()) {
                         fireNext(Long.MAX_VALUE);
                     }
                 }
