@@ -77,6 +77,28 @@ public final class Faults {
     }
 
     /**
+     * The next {@code count} successful conditional writes are applied, but their response is lost
+     * (a timeout). The backend retries as for any transient error: the retry re-reads, finds the
+     * lock fields no longer equal to {@code expected} (they are now {@code desired}) and returns
+     * false. The lock algorithm must not take that for a lost race without looking at what is
+     * stored: the lock may be its own.
+     */
+    public Faults loseNextResponses(int count) {
+        store.faults().addLostResponses(nonNegative("count", count));
+        return this;
+    }
+
+    /** Lost responses injected but not yet consumed. */
+    public int remainingLostResponses() {
+        return store.faults().remainingLostResponses();
+    }
+
+    public Faults clearLostResponses() {
+        store.faults().clearLostResponses();
+        return this;
+    }
+
+    /**
      * Every request attempt waits this long on the cluster clock before it reaches the cluster:
      * virtual time in virtual time. Zero clears it.
      */

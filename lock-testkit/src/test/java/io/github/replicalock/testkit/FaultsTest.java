@@ -9,6 +9,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,33 @@ class FaultsTest {
         backend.read(target);
 
         assertThat(cluster.virtualClock().elapsed()).isZero();
+    }
+
+    @Test
+    void aLostResponseLooksLikeALostRaceThoughTheWriteWasApplied() throws InterruptedException {
+        LockFields held =
+                LockFields.free(0).heldBy("build-1", 1, cluster.clock().now(), Duration.ofSeconds(30));
+        cluster.faults().loseNextResponses(1);
+
+        boolean won = backend.compareAndSet(target, LockFields.free(0), held);
+
+        assertThat(won).isFalse();
+        assertThat(backend.read(target).fields()).isEqualTo(held);
+        assertThat(cluster.lockWrites()).hasSize(1);
+        assertThat(cluster.faults().remainingLostResponses()).isZero();
+    }
+
+    @Test
+    void aLostRenewalResponseIsRetriedAndSucceeds() throws InterruptedException {
+        Instant now = cluster.clock().now();
+        LockFields held = LockFields.free(0).heldBy("build-1", 1, now, Duration.ofSeconds(30));
+        backend.compareAndSet(target, LockFields.free(0), held);
+        cluster.faults().loseNextResponses(1);
+
+        // Same replicas, holder and token: the retry still matches and writes again.
+        assertThat(backend.compareAndSet(target, held, held.renewedAt(now.plusSeconds(10))))
+                .isTrue();
+        assertThat(cluster.lockWrites()).hasSize(3);
     }
 
     @Test
@@ -140,6 +168,7 @@ class FaultsTest {
         cluster.faults()
                 .conflictOnNextWrites(3)
                 .failNextRequests(3)
+                .loseNextResponses(3)
                 .latency(Duration.ofSeconds(1))
                 .forbid("get", "deployments")
                 .podsNeverReady("ci", "builder", "ImagePullBackOff")

@@ -330,6 +330,7 @@ public final class ClusterStore {
     public void clearAllFaults() {
         faults.clearConflicts();
         faults.clearFailures();
+        faults.clearLostResponses();
         faults.latency(Duration.ZERO);
         faults.allowAll();
         List<LockTarget> pods;
@@ -549,6 +550,11 @@ public final class ClusterStore {
                     lock.unlock();
                 }
                 if (writeIfVersion(client, target, version, desired)) {
+                    if (faults.takeLostResponse()) {
+                        // Applied, but the answer never arrived: the retry re-reads and finds
+                        // the lock no longer as expected, as a real client would.
+                        throw new TransientFailure("timeout waiting for the response (injected lost response)");
+                    }
                     return true;
                 }
                 if (conflicts + 1 >= MAX_CONFLICTS) {

@@ -15,6 +15,7 @@ import org.jspecify.annotations.Nullable;
 public final class FaultState {
     private final AtomicInteger conflicts = new AtomicInteger();
     private final AtomicInteger failures = new AtomicInteger();
+    private final AtomicInteger lostResponses = new AtomicInteger();
     private final Set<String> forbidden = ConcurrentHashMap.newKeySet();
     private volatile Duration latency = Duration.ZERO;
 
@@ -49,6 +50,22 @@ public final class FaultState {
 
     public void clearFailures() {
         failures.set(0);
+    }
+
+    public void addLostResponses(int count) {
+        lostResponses.addAndGet(count);
+    }
+
+    public boolean takeLostResponse() {
+        return lostResponses.get() > 0 && lostResponses.getAndUpdate(FaultState::takeOne) > 0;
+    }
+
+    public int remainingLostResponses() {
+        return lostResponses.get();
+    }
+
+    public void clearLostResponses() {
+        lostResponses.set(0);
     }
 
     public Duration latency() {
