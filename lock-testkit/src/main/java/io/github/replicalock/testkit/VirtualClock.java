@@ -200,7 +200,7 @@ public final class VirtualClock implements LockClock, AutoCloseable {
     public static final class Builder {
         private Instant start = DEFAULT_START;
         private boolean autoAdvance;
-        private Duration quietPeriod = DEFAULT_QUIET_PERIOD;
+        private Duration quietPeriod = Timing.scaled(DEFAULT_QUIET_PERIOD);
 
         private Builder() {}
 
@@ -218,7 +218,8 @@ public final class VirtualClock implements LockClock, AutoCloseable {
 
         /**
          * How long the clock must be left alone (in real time) before time moves; default {@link
-         * #DEFAULT_QUIET_PERIOD}. Also used by {@link #advance} between steps.
+         * #DEFAULT_QUIET_PERIOD} times {@link Timing#scale()}. Also used by {@link #advance} between
+         * steps.
          *
          * @throws IllegalArgumentException if not positive
          */
