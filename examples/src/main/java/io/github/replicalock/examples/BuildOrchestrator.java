@@ -209,12 +209,17 @@ public final class BuildOrchestrator {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stopping = true;
             changed.signal();
-            thread.join();
-            watch.close();
-            observer.close();
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                watch.close();
+                observer.close();
+            }
         }
     }
 }

@@ -107,7 +107,7 @@ class ContentionTest {
                                 }
                                 acquisitions.incrementAndGet();
                                 for (int spin = own.nextInt(200); spin > 0; spin--) {
-                                    Thread.yield();
+                                    Thread.onSpinWait();
                                 }
                                 holders.decrementAndGet();
                             }

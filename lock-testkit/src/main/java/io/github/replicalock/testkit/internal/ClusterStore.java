@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -536,14 +537,18 @@ public final class ClusterStore {
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
+        // Set when an attempt may have been applied without our hearing of it.
+        AtomicBoolean maybeApplied = new AtomicBoolean();
         return call(client, target, RequestKind.COMPARE_AND_SET, () -> {
             for (int conflicts = 0; ; conflicts++) {
                 long version;
                 lock.lock();
                 try {
                     Deployment deployment = found(target);
-                    if (!fields(deployment).sameLockAs(expected)) {
-                        return false;
+                    LockFields current = fields(deployment);
+                    if (!current.sameLockAs(expected)) {
+                        // Our own lost write, found by the retry: as LockBackend#compareAndSet says, it counts.
+                        return maybeApplied.get() && current.sameLockAs(desired);
                     }
                     version = deployment.resourceVersion;
                 } finally {
@@ -551,8 +556,8 @@ public final class ClusterStore {
                 }
                 if (writeIfVersion(client, target, version, desired)) {
                     if (faults.takeLostResponse()) {
-                        // Applied, but the answer never arrived: the retry re-reads and finds
-                        // the lock no longer as expected, as a real client would.
+                        // Applied, but the answer never arrived, as a real client's timeout.
+                        maybeApplied.set(true);
                         throw new TransientFailure("timeout waiting for the response (injected lost response)");
                     }
                     return true;
