@@ -37,6 +37,10 @@ record Stats(int count, long median, long p99, long max, long min, double mean) 
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }
 
+    static String ms(long nanos) {
+        return ms((double) nanos);
+    }
+
     /** Milliseconds with sensible precision: 0.412 ms, 12.3 ms, 1,540 ms. */
     static String ms(double nanos) {
         double ms = nanos / 1e6;
@@ -73,6 +77,14 @@ record Stats(int count, long median, long p99, long max, long min, double mean) 
             return String.format(Locale.ROOT, "%.1f", value);
         }
         return String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    static String ratio(long ours, long anchor) {
+        return ratio((double) ours, (double) anchor);
+    }
+
+    static String ratio(long ours, double anchor) {
+        return ratio((double) ours, anchor);
     }
 
     /** "×1.00" style ratio; "—" when undefined. */
