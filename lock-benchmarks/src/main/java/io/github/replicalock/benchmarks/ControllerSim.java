@@ -129,7 +129,9 @@ final class ControllerSim implements AutoCloseable {
                                         + ",\"availableReplicas\":" + now + "}}");
             }
         } catch (RuntimeException e) {
-            Progress.log("  controller simulation: reconcile of " + name + " failed: " + e);
+            if (!worker.isShutdown()) {
+                Progress.log("  controller simulation: reconcile of " + name + " failed: " + e);
+            }
         }
     }
 

@@ -1,9 +1,207 @@
 package io.github.replicalock.benchmarks;
 
+import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.benchmarks.Contenders.Elector;
+import io.github.replicalock.benchmarks.Contenders.ReplicaLockContender;
+import io.github.replicalock.benchmarks.Contenders.Timings;
+import io.github.replicalock.benchmarks.MockApi.Request;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Scenario 3: 50 builds waiting for 30 s on a held lock; requests per second at the server once
+ * their watches are open. Anchor: 50 LeaderElector candidates on a held Lease.
+ */
 final class WaitingLoad {
+    static final int WAITERS = 50;
+    static final Duration WINDOW = Duration.ofSeconds(30);
+    static final double TARGET_PER_SECOND = 0.5;
+    private static final String NAMESPACE = "load";
+    private static final Pattern QUERY = Pattern.compile("\\?.*");
+    private static final Pattern NAMESPACE_SEGMENT = Pattern.compile("/namespaces/[^/]+/");
+
     private WaitingLoad() {}
 
-    static Section run() {
-        return new Section("WaitingLoad").para("not yet");
+    /** What the mock saw in the window, per kind of client. */
+    private record Load(double seconds, List<Request> requests) {
+        double rate(String agentPrefix) {
+            return requests.stream()
+                            .filter(r -> r.agent().startsWith(agentPrefix))
+                            .count()
+                    / seconds;
+        }
+
+        long count(String agentPrefix, boolean watchSetup) {
+            return requests.stream()
+                    .filter(r -> r.agent().startsWith(agentPrefix) && r.isWatchSetup() == watchSetup)
+                    .count();
+        }
+    }
+
+    static Section run() throws Exception {
+        Load ours = replicaLock();
+        Load anchor = leaderElector();
+        double oursRate = ours.rate("waiter-") + ours.rate("holder");
+        double anchorRate = anchor.rate("candidate-") + anchor.rate("leader");
+        boolean met = oursRate <= TARGET_PER_SECOND;
+        Section s = new Section("3. API load while builds wait");
+        s.para(String.format(Locale.ROOT, """
+                %d waiters block in `acquire(target, 10 min)` on a lock another client holds (replica-lock: \
+                `LockOptions.defaults()`, lease 30 s, renewal every 10 s; each waiter its own `ReplicaLocks`, \
+                backend and client, as separate builds would be). Once every waiter's watch streams are open \
+                and 2 s have passed, the mock's request log is read over %d s and counted by User-Agent. \
+                Anchor: %d `LeaderElector` candidates at %s on a Lease held by a %dst elector. One mock \
+                server each, one after the other (request counts do not drift with load).""", WAITERS, WINDOW.toSeconds(), WAITERS, Timings.CUSTOMARY, WAITERS + 1));
+        s.table(
+                List.of(
+                        "contender",
+                        "requests/s, all",
+                        "waiters' requests/s",
+                        "holder's requests/s",
+                        "watch set-ups in the window",
+                        "vs anchor",
+                        "target",
+                        "verdict"),
+                List.of(
+                        List.of(
+                                "replica-lock, " + WAITERS + " waiters",
+                                Stats.number(oursRate),
+                                Stats.number(ours.rate("waiter-")),
+                                Stats.number(ours.rate("holder")),
+                                String.valueOf(ours.count("waiter-", true) + ours.count("holder", true)),
+                                Stats.ratio(oursRate, anchorRate),
+                                "≤ 0.5 req/s",
+                                met ? "met" : "**missed**"),
+                        List.of(
+                                "LeaderElector, " + WAITERS + " candidates, " + Timings.CUSTOMARY,
+                                Stats.number(anchorRate),
+                                Stats.number(anchor.rate("candidate-")),
+                                Stats.number(anchor.rate("leader")),
+                                String.valueOf(anchor.count("candidate-", true) + anchor.count("leader", true)),
+                                "×1",
+                                "—",
+                                "—")));
+        s.para(String.format(
+                Locale.ROOT,
+                "The controller simulation made %s requests/s beside replica-lock (it re-reads a Deployment on each "
+                        + "change, as a controller would); not counted above. What replica-lock's waiters sent, by "
+                        + "kind: %s.",
+                Stats.number(ours.rate(ControllerSim.AGENT)),
+                kinds(ours.requests())));
+        s.verdict("requests/s at the server, 50 waiters", Stats.number(oursRate), "≤ 0.5", met);
+        return s;
+    }
+
+    /** "GET /apis/apps/v1/…/deployments/builder × 150"-style counts of the waiters' and holder's requests. */
+    private static String kinds(List<Request> requests) {
+        Map<String, Long> counts = requests.stream()
+                .filter(r -> r.agent().startsWith("waiter-") || r.agent().startsWith("holder"))
+                .collect(Collectors.groupingBy(WaitingLoad::kind, TreeMap::new, Collectors.counting()));
+        if (counts.isEmpty()) {
+            return "none";
+        }
+        return counts.entrySet().stream()
+                .map(e -> "`" + e.getKey() + "` × " + e.getValue())
+                .collect(Collectors.joining(", "));
+    }
+
+    private static String kind(Request r) {
+        String path = QUERY.matcher(r.path()).replaceAll("");
+        return r.method() + " " + NAMESPACE_SEGMENT.matcher(path).replaceAll("/…/");
+    }
+
+    private static Load replicaLock() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(WAITERS);
+        try (MockApi api = new MockApi()) {
+            new ControllerSim(api, NAMESPACE);
+            LockTarget target = api.createBuilder(NAMESPACE, "builder");
+            ReplicaLockContender holder = new ReplicaLockContender(api, "holder", target, LockOptions.defaults());
+            holder.acquire(Duration.ofSeconds(30));
+            List<Future<?>> waiting = new ArrayList<>();
+            for (int i = 0; i < WAITERS; i++) {
+                ReplicaLockContender waiter =
+                        new ReplicaLockContender(api, "waiter-" + i, target, LockOptions.defaults());
+                waiting.add(pool.submit(() -> {
+                    waiter.acquire(Duration.ofMinutes(10));
+                    return null;
+                }));
+            }
+            awaitWatches(api, "waiter-", 2);
+            Load load = window(api);
+            if (waiting.stream().anyMatch(Future::isDone)) {
+                throw new IllegalStateException("a waiter stopped waiting while the lock was held");
+            }
+            pool.shutdownNow(); // interrupts the waiters: nothing is left behind
+            pool.awaitTermination(30, TimeUnit.SECONDS);
+            holder.release();
+            return load;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static Load leaderElector() throws Exception {
+        try (MockApi api = new MockApi()) {
+            Elector leader = new Elector(api, "leader", NAMESPACE, "lease", Timings.CUSTOMARY);
+            leader.acquire(Duration.ofSeconds(30));
+            List<Elector> candidates = new ArrayList<>();
+            for (int i = 0; i < WAITERS; i++) {
+                Elector candidate = new Elector(api, "candidate-" + i, NAMESPACE, "lease", Timings.CUSTOMARY);
+                candidates.add(candidate);
+                candidate.start();
+            }
+            Thread.sleep(5000); // every candidate has polled at least once
+            Load load = window(api);
+            candidates.forEach(Elector::close);
+            leader.release();
+            return load;
+        }
+    }
+
+    /** Waits until every client of the prefix has opened {@code streams} watch streams. */
+    private static void awaitWatches(MockApi api, String prefix, int streams) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        Set<String> seen = new HashSet<>();
+        List<Request> all = new ArrayList<>();
+        while (System.nanoTime() - deadline < 0) {
+            all.addAll(api.takeRequests());
+            seen.clear();
+            for (int i = 0; i < WAITERS; i++) {
+                String agent = prefix + i;
+                if (all.stream()
+                                .filter(r -> r.agent().equals(agent) && r.isWatch())
+                                .count()
+                        >= streams) {
+                    seen.add(agent);
+                }
+            }
+            if (seen.size() == WAITERS) {
+                Thread.sleep(2000);
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("only " + seen.size() + " of " + WAITERS + " waiters opened their watches");
+    }
+
+    private static Load window(MockApi api) throws InterruptedException {
+        api.takeRequests();
+        long start = System.nanoTime();
+        Thread.sleep(WINDOW.toMillis());
+        List<Request> requests = api.takeRequests();
+        return new Load((System.nanoTime() - start) / 1e9, requests);
     }
 }
