@@ -33,6 +33,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }</pre>
  */
 final class ControllerSimulation implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ControllerSimulation.class);
+
     /** What a new pod looks like. */
     enum PodStart {
         READY,
@@ -148,6 +150,7 @@ final class ControllerSimulation implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // a simulation: the next event reconciles again
+            log.debug("reconcile of {} failed: {}", cached.getMetadata().getName(), e.toString());
         }
     }
 

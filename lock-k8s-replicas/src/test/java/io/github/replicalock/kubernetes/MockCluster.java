@@ -65,10 +65,14 @@ final class MockCluster implements AutoCloseable {
     }
 
     static Deployment deployment(String name, LabelSelector selector, Map<String, String> podLabels) {
+        return deployment(NAMESPACE, name, selector, podLabels);
+    }
+
+    static Deployment deployment(String namespace, String name, LabelSelector selector, Map<String, String> podLabels) {
         return new DeploymentBuilder()
                 .withNewMetadata()
                 .withName(name)
-                .withNamespace(NAMESPACE)
+                .withNamespace(namespace)
                 .endMetadata()
                 .withNewSpec()
                 .withReplicas(0)
