@@ -101,10 +101,22 @@ final class MockCluster implements AutoCloseable {
 
     /** The requests since the last call, as {@code METHOD path}. */
     List<String> requests() throws InterruptedException {
+        return requests(false);
+    }
+
+    /** As {@link #requests()}, without those of the {@link ControllerSimulation}. */
+    List<String> requestsWithoutController() throws InterruptedException {
+        return requests(true);
+    }
+
+    private List<String> requests(boolean skipController) throws InterruptedException {
         List<String> log = new ArrayList<>();
         RecordedRequest r;
         while ((r = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
-            log.add(r.getMethod() + " " + r.getPath());
+            String agent = r.getHeader("User-Agent");
+            if (!skipController || agent == null || !agent.startsWith(ControllerSimulation.USER_AGENT)) {
+                log.add(r.getMethod() + " " + r.getPath());
+            }
         }
         return log;
     }
