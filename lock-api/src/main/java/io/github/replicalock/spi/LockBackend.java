@@ -34,6 +34,11 @@ public interface LockBackend extends AutoCloseable {
      * {@code expected}, decided atomically by the store. A concurrent change of anything else (the
      * controller writing status) must not make the write fail: the backend retries it.
      *
+     * <p>A backend that retries a write whose outcome it could not learn (a timeout, a lost
+     * response) and then finds {@code desired}'s replicas, holder and token stored must answer true:
+     * that write was its own. It must not answer true merely because the stored fields equal
+     * {@code desired} on a first attempt: another thread of the same holder may have written them.
+     *
      * @return true if written, false if the lock fields differed
      */
     boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException;
@@ -42,6 +47,9 @@ public interface LockBackend extends AutoCloseable {
      * Calls {@code onChange} (on any thread, quickly) whenever the Deployment or one of its pods may
      * have changed, and once more after a dropped watch is re-established, so that nothing that
      * happened while it was down is missed. The listener re-reads: events carry no trust.
+     *
+     * @throws io.github.replicalock.LockBackendUnavailableException if the store cannot be reached
+     * @throws io.github.replicalock.LockAccessDeniedException if watching is forbidden
      */
     Subscription watch(LockTarget target, Runnable onChange);
 

@@ -6,7 +6,7 @@ import java.util.Objects;
  * One pod matching the Deployment's selector, as last seen.
  *
  * <pre>{@code
- * new PodSnapshot("buildah-external-7f9c2", false, false, "Pending: container builder waiting: ImagePullBackOff")
+ * new PodSnapshot("buildah-external-7f9c2", false, false, "Pending; Ready=False; container builder waiting: ImagePullBackOff")
  * }</pre>
  *
  * @param name the pod's name

@@ -121,6 +121,7 @@ public abstract class LockBackendContract {
     }
 
     /** Waits, woken by the backend's own watch, until the record matches. */
+    @SuppressWarnings("try") // the watch is open for its notifications only
     private LockRecord await(LockTarget target, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
         LockClock clock = backend.clock();

@@ -1,0 +1,225 @@
+package io.github.replicalock.examples;
+
+import io.github.replicalock.LockException;
+import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockStatus;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockClock.Wakeup;
+import io.github.replicalock.spi.Subscription;
+import io.github.replicalock.testkit.FakeCluster;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Two builds contend for the builder {@code apps--droneio--prd/buildah-external}, as two Drone
+ * pipelines would: the first takes it and fails, and still gives it back; the second waits and
+ * then builds. Each prints its fencing token, and a watcher prints the Deployment the way {@code
+ * kubectl get deployment} shows it (READY 0/0, 0/1, 1/1, 1/0).
+ *
+ * <p>Run it with {@code ./mvnw -B -q -pl examples -am compile exec:java}; it uses an embedded fake
+ * cluster whose builder pods take a moment to start and stop.
+ */
+public final class BuildOrchestrator {
+    static final LockTarget BUILDER = LockTarget.of("apps--droneio--prd", "buildah-external");
+
+    private final Supplier<LockBackend> backends;
+    private final PrintStream out;
+    private final Duration buildTime;
+
+    /**
+     * @param backends a new client of the cluster per call (each build is its own process in CI)
+     * @param out where the story is printed
+     * @param buildTime how long each simulated build runs, on the backend's clock
+     */
+    public BuildOrchestrator(Supplier<LockBackend> backends, PrintStream out, Duration buildTime) {
+        this.backends = Objects.requireNonNull(backends, "backends");
+        this.out = Objects.requireNonNull(out, "out");
+        this.buildTime = Objects.requireNonNull(buildTime, "buildTime");
+    }
+
+    public static void main(String[] args) throws Exception {
+        try (FakeCluster cluster = FakeCluster.builder()
+                .podReadyDelay(Duration.ofMillis(1500))
+                .podTerminationDelay(Duration.ofMillis(800))
+                .build()) {
+            cluster.createDeployment(BUILDER.namespace(), BUILDER.name());
+            System.out.println("Embedded fake cluster: deployment " + BUILDER + " created with replicas 0.");
+            new BuildOrchestrator(cluster::backend, System.out, Duration.ofSeconds(2)).run();
+        }
+    }
+
+    /** Runs both builds to their end and returns how many failed (the first always does). */
+    public int run() throws InterruptedException {
+        Build first;
+        Build second;
+        try (KubectlWatcher watcher = new KubectlWatcher(backends.get())) {
+            watcher.start();
+            CountDownLatch firstHoldsTheLock = new CountDownLatch(1);
+            first = new Build("build-1", true, watcher.clock(), firstHoldsTheLock::countDown);
+            second = new Build("build-2", false, watcher.clock(), () -> {});
+            Thread firstThread = new Thread(first, "build-1");
+            firstThread.start();
+            firstHoldsTheLock.await();
+            Thread secondThread = new Thread(second, "build-2");
+            secondThread.start();
+            firstThread.join();
+            secondThread.join();
+            watcher.printIfChanged();
+        }
+        return (first.failed ? 1 : 0) + (second.failed ? 1 : 0);
+    }
+
+    private synchronized void say(String line) {
+        out.println(line);
+    }
+
+    private final class Build implements Runnable {
+        private final String id;
+        private final boolean fails;
+        private final LockClock clock;
+        private final Runnable onLocked;
+        private volatile boolean failed;
+
+        Build(String id, boolean fails, LockClock clock, Runnable onLocked) {
+            this.id = id;
+            this.fails = fails;
+            this.clock = clock;
+            this.onLocked = onLocked;
+        }
+
+        @Override
+        public void run() {
+            LockOptions options = LockOptions.builder()
+                    .readyTimeout(Duration.ofMinutes(2))
+                    .releaseTimeout(Duration.ofMinutes(1))
+                    .build();
+            try (ReplicaLocks locks = ReplicaLocks.builder()
+                    .backend(backends.get())
+                    .holder(id)
+                    .options(options)
+                    .build()) {
+                say(id + ": waiting for " + BUILDER + " ("
+                        + locks.status(BUILDER).state() + ")");
+                try (ReplicaLock lock = locks.acquire(BUILDER, Duration.ofMinutes(10))) {
+                    say(id + ": got the lock, fencing token " + lock.fencingToken() + ", builder pod "
+                            + lock.pods().get(0));
+                    onLocked.run();
+                    build(lock);
+                    say(id + ": build succeeded, releasing");
+                } catch (BuildFailedException e) {
+                    failed = true;
+                    say(id + ": build FAILED (" + e.getMessage() + "); the lock was released all the same");
+                }
+            } catch (LockException e) {
+                failed = true;
+                say(id + ": could not use the builder: " + e.getMessage());
+            } catch (InterruptedException e) {
+                failed = true;
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private void build(ReplicaLock lock) throws InterruptedException {
+            // Stands in for the build's work; on the cluster's clock so that tests run it in virtual time.
+            clock.newWakeup().awaitUntil(clock.nanoTime() + buildTime.toNanos());
+            if (!lock.isHeld()) {
+                throw new BuildFailedException("lost the builder lock mid-build");
+            }
+            if (fails) {
+                throw new BuildFailedException("simulated compile error");
+            }
+        }
+    }
+
+    private static final class BuildFailedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BuildFailedException(String message) {
+            super(message);
+        }
+    }
+
+    /** Prints a line like kubectl's each time the READY column or the state changes. */
+    private final class KubectlWatcher implements AutoCloseable, Runnable {
+        private final LockBackend backend;
+        private final ReplicaLocks observer;
+        private final Wakeup changed;
+        private final Subscription watch;
+        private final Thread thread;
+        private volatile boolean stopping;
+        private @Nullable LockStatus last;
+
+        KubectlWatcher(LockBackend backend) {
+            this.backend = backend;
+            this.observer = ReplicaLocks.builder()
+                    .backend(backend)
+                    .holder("kubectl-watcher")
+                    .shutdownHook(false)
+                    .build();
+            this.changed = backend.clock().newWakeup();
+            this.watch = backend.watch(BUILDER, changed::signal);
+            this.thread = new Thread(this, "kubectl-watcher");
+            thread.setDaemon(true);
+        }
+
+        LockClock clock() {
+            return backend.clock();
+        }
+
+        void start() {
+            printIfChanged();
+            thread.start();
+        }
+
+        @Override
+        public void run() {
+            try {
+                LockClock clock = backend.clock();
+                while (!stopping) {
+                    // A finite wait: on a virtual clock, "forever" would be a deadline time could jump to.
+                    changed.awaitUntil(clock.nanoTime() + Duration.ofHours(1).toNanos());
+                    printIfChanged();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        synchronized void printIfChanged() {
+            LockStatus now = observer.status(BUILDER);
+            LockStatus previous = last;
+            if (previous != null
+                    && now.ready().equals(previous.ready())
+                    && now.state() == previous.state()
+                    && now.fencingToken() == previous.fencingToken()) {
+                return;
+            }
+            last = now;
+            say(String.format(
+                    "  $ kubectl get deployment %s   READY %s   %-9s holder=%s token=%d",
+                    BUILDER.name(), now.ready(), now.state(), now.holder().orElse("-"), now.fencingToken()));
+        }
+
+        @Override
+        public void close() {
+            stopping = true;
+            changed.signal();
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                watch.close();
+                observer.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,358 @@
+package io.github.replicalock.testkit;
+
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.testkit.internal.ClusterStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An in-memory Kubernetes cluster, just big enough for replica locks: Deployments whose replicas
+ * and annotations a {@link FakeBackend} reads and conditionally writes, a simulated deployment
+ * controller that starts and stops their pods, scriptable {@link Faults}, and optionally a {@link
+ * VirtualClock}. Usable without JUnit; {@link FakeClusterExtension} is a thin layer over it.
+ *
+ * <pre>{@code
+ * try (FakeCluster cluster = FakeCluster.builder()
+ *         .virtualTime()
+ *         .podReadyDelay(Duration.ofSeconds(5))
+ *         .podTerminationDelay(Duration.ofSeconds(3))
+ *         .build()) {
+ *     LockTarget target = cluster.createDeployment("apps--droneio--prd", "buildah-external");
+ *     LockBackend backend = cluster.backend();
+ *
+ *     cluster.scale("apps--droneio--prd", "buildah-external", 1); // the legacy shell pipeline
+ *     assertThat(cluster.ready(target)).isEqualTo("0/1");          // STARTING
+ *     cluster.virtualClock().advance(Duration.ofSeconds(5));
+ *     assertThat(cluster.ready(target)).isEqualTo("1/1");          // ACTIVE
+ * }
+ * }</pre>
+ *
+ * <p><b>The controller.</b> It keeps the number of non-terminating pods equal to replicas. A new pod
+ * is Pending ({@code ContainerCreating}) and becomes Running and Ready after the {@linkplain
+ * Builder#podReadyDelay pod ready delay}, unless {@link Faults#podsNeverReady} applies. On
+ * scale-down surplus pods get a deletion timestamp and go after the {@linkplain
+ * Builder#podTerminationDelay termination delay}, unless {@link Faults#podsStuckTerminating}
+ * applies. {@code status.readyReplicas} counts Ready pods, terminating ones included until they are
+ * gone, so READY shows {@code 1/0} while a lock is released. With zero delays (the default) all of
+ * this happens inside the write that caused it, so that a release is followed by {@code 0/0} at
+ * once. Pods are named {@code <deployment>-<5 random lower case alphanumerics>}.
+ *
+ * <p><b>Backend semantics</b> are described on {@link FakeBackend}. Lock annotations are stored as
+ * the real backend stores them ({@link io.github.replicalock.spi.LockFields}' keys; instants in RFC
+ * 3339, the lease in whole seconds rounded up), and an annotation that does not parse makes reads
+ * throw {@link io.github.replicalock.LockTargetInvalidException} naming key and value.
+ *
+ * <p><b>Inspection.</b> {@link #deployment}, {@link #ready}, {@link #events}, {@link #lockWrites}
+ * and {@link #requests} show what the cluster saw, also after {@link #close()}.
+ *
+ * <p>Thread-safe. {@link #close()} stops the controller and the clock it created; backends then get
+ * {@link io.github.replicalock.LockBackendUnavailableException}.
+ */
+public final class FakeCluster implements AutoCloseable {
+    /** The client name of changes made with {@link #scale} and {@link #annotate}. */
+    public static final String KUBECTL = ClusterStore.KUBECTL;
+
+    private final ClusterStore store;
+    private final LockClock clock;
+    private final @Nullable VirtualClock ownedClock;
+    private final Faults faults;
+
+    private FakeCluster(Builder builder) {
+        LockClock chosen = builder.clock;
+        VirtualClock created = null;
+        if (chosen == null) {
+            if (builder.virtualTime) {
+                created = VirtualClock.autoAdvancing();
+                chosen = created;
+            } else {
+                chosen = LockClock.system();
+            }
+        }
+        this.clock = chosen;
+        this.ownedClock = created;
+        // Requests count as activity so that virtual time does not jump in the middle of a
+        // conversation between the code under test and the cluster.
+        Runnable touch = chosen instanceof VirtualClock virtual ? virtual::touch : () -> {};
+        this.store = new ClusterStore(
+                chosen, touch, builder.podReadyDelay, builder.podTerminationDelay, builder.historyLimit);
+        this.faults = new Faults(store);
+    }
+
+    /** A cluster in real time whose pods are Ready, and gone, as soon as they are asked for. */
+    public static FakeCluster create() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The cluster's clock, shared by all its backends: pass it to the code under test. */
+    public LockClock clock() {
+        return clock;
+    }
+
+    /**
+     * The cluster's virtual clock, for {@link VirtualClock#advance} and {@link
+     * VirtualClock#elapsed}.
+     *
+     * @throws IllegalStateException if the cluster runs in real time
+     */
+    public VirtualClock virtualClock() {
+        if (clock instanceof VirtualClock virtual) {
+            return virtual;
+        }
+        throw new IllegalStateException(
+                "this fake cluster runs in real time; build it with FakeCluster.builder().virtualTime()");
+    }
+
+    // ------------------------------------------------------------------ kubectl
+
+    /**
+     * Creates a Deployment with replicas 0, selector {@code app=<name>}, no annotations and no pods.
+     *
+     * @return its target, for the code under test
+     * @throws IllegalArgumentException if a name is not a valid Kubernetes name (as {@link
+     *     LockTarget#of})
+     * @throws IllegalStateException if it exists already
+     */
+    public LockTarget createDeployment(String namespace, String name) {
+        return store.createDeployment(namespace, name);
+    }
+
+    /**
+     * Deletes a Deployment and its pods at once.
+     *
+     * @throws IllegalStateException if it does not exist
+     */
+    public void deleteDeployment(String namespace, String name) {
+        store.deleteDeployment(namespace, name);
+    }
+
+    /**
+     * Removes the Deployment's selector (the API server would refuse that; tests of the error
+     * path need it). Reads then show selector null and no pods.
+     */
+    public void clearSelector(String namespace, String name) {
+        store.clearSelector(namespace, name);
+    }
+
+    /**
+     * Sets replicas unconditionally, leaving annotations alone, as {@code kubectl scale
+     * --replicas=N} does: how tests play the legacy shell pipeline.
+     *
+     * @throws IllegalStateException if the Deployment does not exist
+     */
+    public void scale(String namespace, String name, int replicas) {
+        store.scale(namespace, name, replicas);
+    }
+
+    /** {@link #scale(String, String, int)} for a target. */
+    public void scale(LockTarget target, int replicas) {
+        scale(target.namespace(), target.name(), replicas);
+    }
+
+    /**
+     * Sets an annotation, or removes it if {@code value} is null, as {@code kubectl annotate
+     * --overwrite} does: for tests of broken or hand-edited lock annotations.
+     */
+    public void annotate(String namespace, String name, String key, @Nullable String value) {
+        store.annotate(namespace, name, key, value);
+    }
+
+    // ------------------------------------------------------------------ clients and faults
+
+    /** A new client named {@code client-<n>}; see {@link #backend(String)}. */
+    public FakeBackend backend() {
+        return new FakeBackend(store, store.newClient(null));
+    }
+
+    /**
+     * A new client of this cluster, with its own connection and watches: give each simulated
+     * process its own. Closing it never closes the cluster.
+     *
+     * @param name recorded with its lock writes and events
+     */
+    public FakeBackend backend(String name) {
+        return new FakeBackend(store, store.newClient(Objects.requireNonNull(name, "name")));
+    }
+
+    /** The faults of this cluster, to script and to clear. */
+    public Faults faults() {
+        return faults;
+    }
+
+    // ------------------------------------------------------------------ inspection
+
+    /**
+     * What {@code kubectl get} would show of the Deployment now.
+     *
+     * @throws IllegalStateException if it does not exist
+     */
+    public DeploymentSnapshot deployment(String namespace, String name) {
+        return store.snapshot(LockTarget.of(namespace, name));
+    }
+
+    /** {@link #deployment(String, String)} for a target. */
+    public DeploymentSnapshot deployment(LockTarget target) {
+        return store.snapshot(target);
+    }
+
+    /**
+     * kubectl's READY column: ready replicas, then desired replicas, such as {@code 0/1}.
+     *
+     * @throws IllegalStateException if the Deployment does not exist
+     */
+    public String ready(String namespace, String name) {
+        return store.ready(LockTarget.of(namespace, name));
+    }
+
+    /** {@link #ready(String, String)} for a target. */
+    public String ready(LockTarget target) {
+        return store.ready(target);
+    }
+
+    /** The events recorded on the Deployment, oldest first (the last 1000). */
+    public List<ClusterEvent> events(String namespace, String name) {
+        return store.events(LockTarget.of(namespace, name));
+    }
+
+    /** {@link #events(String, String)} for a target. */
+    public List<ClusterEvent> events(LockTarget target) {
+        return store.events(target);
+    }
+
+    /**
+     * Every accepted change of lock fields on any Deployment, in the order the cluster applied
+     * them: successful compare-and-sets and the test's {@code scale}/{@code annotate} calls. Only
+     * the newest {@linkplain Builder#historyLimit history limit} are kept.
+     */
+    public List<LockWrite> lockWrites() {
+        return store.lockWrites();
+    }
+
+    /** How many lock writes were dropped from {@link #lockWrites()} by the history limit. */
+    public long droppedLockWrites() {
+        return store.droppedLockWrites();
+    }
+
+    /**
+     * How many calls of this kind all backends of this cluster made, failed ones included; one per
+     * SPI call, however many retries it took inside.
+     */
+    public long requests(RequestKind kind) {
+        return store.requests(kind);
+    }
+
+    /**
+     * Stops the controller (pending pod transitions never happen), and the virtual clock if the
+     * cluster created it; backends get {@link io.github.replicalock.LockBackendUnavailableException}
+     * from then on. Inspection still works. Idempotent.
+     */
+    @Override
+    public void close() {
+        store.close();
+        if (ownedClock != null) {
+            ownedClock.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FakeCluster{" + (clock instanceof VirtualClock v ? v.toString() : "real time")
+                + (store.isClosed() ? ", closed" : "") + "}";
+    }
+
+    /**
+     * Builds a {@link FakeCluster}; every setting is optional.
+     *
+     * <pre>{@code
+     * FakeCluster cluster = FakeCluster.builder()
+     *         .virtualTime()                              // an auto-advancing VirtualClock
+     *         .podReadyDelay(Duration.ofSeconds(20))      // image pull and readiness probe
+     *         .podTerminationDelay(Duration.ofSeconds(30)) // terminationGracePeriodSeconds
+     *         .build();
+     * }</pre>
+     */
+    public static final class Builder {
+        private Duration podReadyDelay = Duration.ZERO;
+        private Duration podTerminationDelay = Duration.ZERO;
+        private boolean virtualTime;
+        private @Nullable LockClock clock;
+        private int historyLimit = 100_000;
+
+        private Builder() {}
+
+        /**
+         * How long a new pod stays Pending before it is Ready; default zero: Ready within the write
+         * that created it.
+         */
+        public Builder podReadyDelay(Duration podReadyDelay) {
+            this.podReadyDelay = notNegative("podReadyDelay", podReadyDelay);
+            return this;
+        }
+
+        /**
+         * How long a terminating pod stays before it is gone; default zero: gone within the write
+         * that scaled it down.
+         */
+        public Builder podTerminationDelay(Duration podTerminationDelay) {
+            this.podTerminationDelay = notNegative("podTerminationDelay", podTerminationDelay);
+            return this;
+        }
+
+        /**
+         * Runs the cluster on a new {@linkplain VirtualClock#autoAdvancing() auto-advancing} {@link
+         * VirtualClock}, closed with the cluster; {@link FakeCluster#virtualClock()} returns it.
+         */
+        public Builder virtualTime() {
+            this.virtualTime = true;
+            return this;
+        }
+
+        /**
+         * Runs the cluster on this clock, such as a {@linkplain VirtualClock#manual() manual}
+         * VirtualClock for step-by-step tests. The cluster does not close it.
+         */
+        public Builder clock(LockClock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock must not be null");
+            return this;
+        }
+
+        /**
+         * How many lock writes {@link FakeCluster#lockWrites()} keeps, the newest; default 100,000.
+         * Zero keeps none (a benchmark).
+         */
+        public Builder historyLimit(int historyLimit) {
+            if (historyLimit < 0) {
+                throw new IllegalArgumentException("historyLimit must not be negative, got " + historyLimit);
+            }
+            this.historyLimit = historyLimit;
+            return this;
+        }
+
+        /**
+         * Builds the cluster; it has no Deployments yet.
+         *
+         * @throws IllegalStateException if both {@link #virtualTime()} and {@link #clock} were set
+         */
+        public FakeCluster build() {
+            if (virtualTime && clock != null) {
+                throw new IllegalStateException(
+                        "virtualTime() and clock(" + clock + ") both choose the clock; set only one");
+            }
+            return new FakeCluster(this);
+        }
+
+        private static Duration notNegative(String field, @Nullable Duration value) {
+            Objects.requireNonNull(value, () -> field + " must not be null");
+            if (value.isNegative()) {
+                throw new IllegalArgumentException(field + " must not be negative, got " + value);
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package io.github.replicalock.testkit;
+
+/**
+ * The kinds of request a {@link FakeBackend} sends, one per {@link io.github.replicalock.spi.LockBackend}
+ * method, for {@link FakeCluster#requests(RequestKind)}.
+ *
+ * <pre>{@code
+ * locks.tryAcquire(target);
+ * assertThat(cluster.requests(RequestKind.COMPARE_AND_SET)).isEqualTo(1);
+ * }</pre>
+ */
+public enum RequestKind {
+    /** {@code read}: get the Deployment, list its pods. */
+    READ,
+    /** {@code compareAndSet}: get the Deployment, patch it conditionally. */
+    COMPARE_AND_SET,
+    /** {@code watch}: watch the Deployment and its pods. */
+    WATCH,
+    /** {@code deletePods}. */
+    DELETE_PODS,
+    /** {@code recordEvent}. */
+    EVENT
+}

@@ -1,0 +1,78 @@
+package io.github.replicalock.engine;
+
+import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.testkit.FakeBackend;
+import io.github.replicalock.testkit.FakeCluster;
+import io.github.replicalock.testkit.VirtualClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A virtual-time cluster with one builder deployment, and clients that are closed with it. */
+final class VirtualClusterFixture implements AutoCloseable {
+    static final String NAMESPACE = "apps--droneio--prd";
+    static final String NAME = "buildah-external";
+
+    final FakeCluster cluster;
+    final LockTarget target;
+    private final List<AutoCloseable> clients = new ArrayList<>();
+
+    VirtualClusterFixture() {
+        this(Duration.ofSeconds(3), Duration.ofSeconds(2));
+    }
+
+    VirtualClusterFixture(Duration podReadyDelay, Duration podTerminationDelay) {
+        this(FakeCluster.builder()
+                .virtualTime()
+                .podReadyDelay(podReadyDelay)
+                .podTerminationDelay(podTerminationDelay)
+                .build());
+    }
+
+    private VirtualClusterFixture(FakeCluster cluster) {
+        this.cluster = cluster;
+        target = cluster.createDeployment(NAMESPACE, NAME);
+    }
+
+    /**
+     * Time moves only when the test says so, and pods start and stop at once: for tests that must
+     * act while another thread waits, which auto-advancing time would end by jumping to its deadline.
+     */
+    static VirtualClusterFixture stoppedTime() {
+        return new VirtualClusterFixture(
+                FakeCluster.builder().clock(VirtualClock.manual()).build());
+    }
+
+    ReplicaLocks locks(String holder) {
+        return locks(holder, LockOptions.defaults());
+    }
+
+    ReplicaLocks locks(String holder, LockOptions options) {
+        return locks(cluster.backend(holder), holder, options);
+    }
+
+    ReplicaLocks locks(FakeBackend backend, String holder, LockOptions options) {
+        ReplicaLocks locks = ReplicaLocks.builder()
+                .backend(backend)
+                .holder(holder)
+                .options(options)
+                .shutdownHook(false)
+                .build();
+        clients.add(locks);
+        return locks;
+    }
+
+    Duration elapsed() {
+        return cluster.virtualClock().elapsed();
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (AutoCloseable client : clients) {
+            client.close();
+        }
+        cluster.close();
+    }
+}
