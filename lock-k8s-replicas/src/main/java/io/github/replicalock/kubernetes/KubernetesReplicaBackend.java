@@ -41,6 +41,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -235,8 +236,10 @@ public final class KubernetesReplicaBackend implements LockBackend {
         Objects.requireNonNull(desired, "desired");
         ObservedLock hint = lastSeen.get(target);
         ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
+        // Set when a PATCH was sent again after a failure that may have come after the server applied it.
+        AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
-            Deployment written = patch(target, LockPatch.build(expected, desired, stored));
+            Deployment written = patch(target, LockPatch.build(expected, desired, stored), maybeApplied);
             if (written != null) {
                 lastSeen.put(target, ObservedLock.of(written));
                 return true;
@@ -247,6 +250,10 @@ public final class KubernetesReplicaBackend implements LockBackend {
             ObservedLock fresh = ObservedLock.of(current);
             lastSeen.put(target, fresh);
             if (!fresh.fields(target).sameLockAs(expected)) {
+                if (maybeApplied.get() && fresh.fields(target).sameLockAs(desired)) {
+                    // Our own earlier attempt landed before its answer was lost (LockBackend#compareAndSet).
+                    return true;
+                }
                 log.debug(
                         "{}: conditional write lost: expected {} but found {}", target, expected, fresh.fields(target));
                 return false;
@@ -272,7 +279,9 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     /** The patched Deployment, or null if the server rejected the conditions (422, or 409). */
-    private @Nullable Deployment patch(LockTarget target, String jsonPatch) throws InterruptedException {
+    private @Nullable Deployment patch(LockTarget target, String jsonPatch, AtomicBoolean maybeApplied)
+            throws InterruptedException {
+        AtomicInteger sent = new AtomicInteger();
         Deployment ref = new DeploymentBuilder()
                 .withNewMetadata()
                 .withName(target.name())
@@ -280,6 +289,9 @@ public final class KubernetesReplicaBackend implements LockBackend {
                 .endMetadata()
                 .build();
         return requests.call(target, "patch", "deployments", () -> {
+            if (sent.getAndIncrement() > 0) {
+                maybeApplied.set(true);
+            }
             try {
                 // resource(item).patch sends the PATCH alone; withName(x).patch would GET first.
                 return client.apps()
