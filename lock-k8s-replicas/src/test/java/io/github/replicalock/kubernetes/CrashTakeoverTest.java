@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * through this backend against the same mock API server with a 2 s lease, and is killed with
  * SIGKILL ({@link Process#destroyForcibly()}: no shutdown hook, no release). The parent's {@code
  * acquire} must take over once the lease and the grace have passed on its own clock: token + 1, the
- * dead holder's pod deleted and a fresh one (another name) Ready.
+ * dead holder's pod deleted and a fresh one (another name) Ready. Terminated with SIGTERM instead,
+ * the child's shutdown hook gives the lock back at once.
  */
 class CrashTakeoverTest {
     private static final String DEPLOYMENT = "crash-builder";
@@ -57,6 +58,10 @@ class CrashTakeoverTest {
     }
 
     private Process startChild() throws Exception {
+        return startChild(2);
+    }
+
+    private Process startChild(int leaseSeconds) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> command = List.of(
                 java.toString(),
@@ -69,7 +74,7 @@ class CrashTakeoverTest {
                 cluster.client.getMasterUrl().toString(),
                 TARGET.namespace(),
                 TARGET.name(),
-                "2",
+                Integer.toString(leaseSeconds),
                 "crashing-child");
         return new ProcessBuilder(command)
                 .redirectError(childLog.toFile())
@@ -141,6 +146,37 @@ class CrashTakeoverTest {
                     .as("the dead holder's pod was deleted")
                     .isNull();
             assertThat(locks.status(TARGET).holder()).hasValue("parent");
+        }
+    }
+
+    @Test
+    void aHolderTerminatedBySigtermGivesTheLockBackThroughItsShutdownHook() throws Exception {
+        // A lease far longer than the test: only the shutdown hook's release can free the lock in time.
+        child = startChild(600);
+        String held = firstLine(child);
+        assertThat(held)
+                .as("child's report; its log:%n%s", Files.readString(childLog))
+                .startsWith("HELD ");
+        long childToken = Long.parseLong(held.split(" ")[1]);
+
+        child.destroy(); // SIGTERM, as CI sends when it cancels a build
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).as("child exited").isTrue();
+
+        try (KubernetesReplicaBackend backend = KubernetesReplicaBackendTest.backend(cluster)) {
+            var fields = backend.read(TARGET).fields();
+            assertThat(fields.replicas())
+                    .as("released by the hook; child log:%n%s", Files.readString(childLog))
+                    .isZero();
+            assertThat(fields.holder()).isNull();
+            assertThat(fields.token()).isEqualTo(childToken);
+        }
+        try (ReplicaLocks locks = ReplicaLocks.builder()
+                        .backend(KubernetesReplicaBackendTest.backend(cluster))
+                        .holder("parent")
+                        .shutdownHook(false)
+                        .build();
+                ReplicaLock lock = locks.acquire(TARGET, Duration.ofSeconds(30))) {
+            assertThat(lock.fencingToken()).isEqualTo(childToken + 1);
         }
     }
 }
