@@ -6,14 +6,20 @@ import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.kubernetes.KubernetesReplicaBackend;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockClock.Wakeup;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.FakeCluster;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -33,6 +39,7 @@ public final class BuildOrchestrator {
     private final Supplier<LockBackend> backends;
     private final PrintStream out;
     private final Duration buildTime;
+    private final LockTarget target;
 
     /**
      * @param backends a new client of the cluster per call (each build is its own process in CI)
@@ -40,12 +47,45 @@ public final class BuildOrchestrator {
      * @param buildTime how long each simulated build runs, on the backend's clock
      */
     public BuildOrchestrator(Supplier<LockBackend> backends, PrintStream out, Duration buildTime) {
+        this(backends, out, buildTime, BUILDER);
+    }
+
+    /** The same on another Deployment. */
+    public BuildOrchestrator(Supplier<LockBackend> backends, PrintStream out, Duration buildTime, LockTarget target) {
         this.backends = Objects.requireNonNull(backends, "backends");
         this.out = Objects.requireNonNull(out, "out");
         this.buildTime = Objects.requireNonNull(buildTime, "buildTime");
+        this.target = Objects.requireNonNull(target, "target");
     }
 
+    /**
+     * Without arguments, runs on an embedded fake cluster. With {@code --kubeconfig <file>} (and
+     * optionally {@code --namespace <ns> --deployment <name>}), runs on that cluster; the
+     * Deployment must exist with replicas 0 ({@code examples/k8s/} has one).
+     */
     public static void main(String[] args) throws Exception {
+        Map<String, String> options = parse(args);
+        String kubeconfig = options.get("--kubeconfig");
+        if (kubeconfig == null) {
+            runOnFakeCluster();
+            return;
+        }
+        LockTarget target = LockTarget.of(
+                options.getOrDefault("--namespace", BUILDER.namespace()),
+                options.getOrDefault("--deployment", BUILDER.name()));
+        if (!Files.isReadable(Path.of(kubeconfig))) {
+            throw new IllegalArgumentException("--kubeconfig '" + kubeconfig + "' is not a readable file");
+        }
+        // fabric8 reads this property before KUBECONFIG and ~/.kube/config.
+        System.setProperty("kubeconfig", kubeconfig);
+        System.out.println("Cluster from " + kubeconfig + ": building on " + target + ".");
+        int failed = new BuildOrchestrator(
+                        KubernetesReplicaBackend::fromDefaultConfig, System.out, Duration.ofSeconds(10), target)
+                .run();
+        System.out.println(failed + " of 2 builds failed, as planned.");
+    }
+
+    private static void runOnFakeCluster() throws InterruptedException {
         try (FakeCluster cluster = FakeCluster.builder()
                 .podReadyDelay(Duration.ofMillis(1500))
                 .podTerminationDelay(Duration.ofMillis(800))
@@ -54,6 +94,19 @@ public final class BuildOrchestrator {
             System.out.println("Embedded fake cluster: deployment " + BUILDER + " created with replicas 0.");
             new BuildOrchestrator(cluster::backend, System.out, Duration.ofSeconds(2)).run();
         }
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String flag = args[i];
+            if (!Set.of("--kubeconfig", "--namespace", "--deployment").contains(flag) || i + 1 == args.length) {
+                throw new IllegalArgumentException("unknown or incomplete argument '" + flag
+                        + "'; expected [--kubeconfig <file> [--namespace <ns>] [--deployment <name>]]");
+            }
+            options.put(flag, args[++i]);
+        }
+        return options;
     }
 
     /** Runs both builds to their end and returns how many failed (the first always does). */
@@ -106,9 +159,8 @@ public final class BuildOrchestrator {
                     .holder(id)
                     .options(options)
                     .build()) {
-                say(id + ": waiting for " + BUILDER + " ("
-                        + locks.status(BUILDER).state() + ")");
-                try (ReplicaLock lock = locks.acquire(BUILDER, Duration.ofMinutes(10))) {
+                say(id + ": waiting for " + target + " (" + locks.status(target).state() + ")");
+                try (ReplicaLock lock = locks.acquire(target, Duration.ofMinutes(10))) {
                     say(id + ": got the lock, fencing token " + lock.fencingToken() + ", builder pod "
                             + lock.pods().get(0));
                     onLocked.run();
@@ -165,7 +217,7 @@ public final class BuildOrchestrator {
                     .shutdownHook(false)
                     .build();
             this.changed = backend.clock().newWakeup();
-            this.watch = backend.watch(BUILDER, changed::signal);
+            this.watch = backend.watch(target, changed::signal);
             this.thread = new Thread(this, "kubectl-watcher");
             thread.setDaemon(true);
         }
@@ -194,7 +246,7 @@ public final class BuildOrchestrator {
         }
 
         synchronized void printIfChanged() {
-            LockStatus now = observer.status(BUILDER);
+            LockStatus now = observer.status(target);
             LockStatus previous = last;
             if (previous != null
                     && now.ready().equals(previous.ready())
@@ -205,7 +257,7 @@ public final class BuildOrchestrator {
             last = now;
             say(String.format(
                     "  $ kubectl get deployment %s   READY %s   %-9s holder=%s token=%d",
-                    BUILDER.name(), now.ready(), now.state(), now.holder().orElse("-"), now.fencingToken()));
+                    target.name(), now.ready(), now.state(), now.holder().orElse("-"), now.fencingToken()));
         }
 
         @Override

@@ -48,4 +48,21 @@ class BuildOrchestratorTest {
                         "build-2: build succeeded, releasing")
                 .doesNotContain("could not use the builder");
     }
+
+    @Test
+    void unknownArgumentsAreNamedWithTheUsage() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> BuildOrchestrator.main(new String[] {"--kubecfg", "x"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'--kubecfg'")
+                .hasMessageContaining("--kubeconfig <file>");
+    }
+
+    @Test
+    void aKubeconfigThatIsNotThereIsNamed() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> BuildOrchestrator.main(new String[] {"--kubeconfig", "/nonexistent/kubeconfig"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--kubeconfig '/nonexistent/kubeconfig' is not a readable file");
+    }
 }

@@ -322,7 +322,12 @@ final class HeldReplicaLock implements ReplicaLock {
             applied = engine.backend.compareAndSet(target, current, current.released());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            markLost("interrupted while releasing; the hold expires after its lease");
             throw new LockException(target, "interrupted while releasing; the lock expires after its lease", e);
+        } catch (RuntimeException e) {
+            // Renewal has stopped: whatever the store says, this process no longer holds the lock.
+            markLost("the release failed (" + e.getMessage() + "); the hold expires after its lease");
+            throw e;
         }
         if (!applied) {
             markLost(whyLost());

@@ -110,14 +110,14 @@ public final class LockEngine implements AutoCloseable {
         ensureOpen(target);
         long deadline = clock.nanoTime() + timeout.toNanos();
         Wakeup wakeup = clock.newWakeup();
-        HeldReplicaLock lock;
         waiting.add(wakeup);
+        // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
-            lock = awaitLock(target, timeout, deadline, wakeup, watch);
+            HeldReplicaLock lock = awaitLock(target, timeout, deadline, wakeup, watch);
+            return awaitReady(lock, wakeup, watch);
         } finally {
             waiting.remove(wakeup);
         }
-        return awaitReady(lock);
     }
 
     private HeldReplicaLock awaitLock(
@@ -229,14 +229,33 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
-    /** Waits for a usable builder pod; on any failure gives the lock back before throwing. */
+    /** {@link #awaitReady(HeldReplicaLock, Wakeup, Subscription)} on a watch of its own. */
     private HeldReplicaLock awaitReady(HeldReplicaLock lock) throws InterruptedException {
+        Wakeup wakeup = clock.newWakeup();
+        waiting.add(wakeup);
+        try {
+            Subscription watch;
+            try {
+                watch = backend.watch(lock.target(), wakeup::signal);
+            } catch (RuntimeException e) {
+                lock.rollBack(e, false);
+                throw e;
+            }
+            try (watch) {
+                return awaitReady(lock, wakeup, watch);
+            }
+        } finally {
+            waiting.remove(wakeup);
+        }
+    }
+
+    /** Waits for a usable builder pod; on any failure gives the lock back before throwing. */
+    private HeldReplicaLock awaitReady(HeldReplicaLock lock, Wakeup wakeup, Subscription watch)
+            throws InterruptedException {
         LockTarget target = lock.target();
         Set<String> excluded = Set.copyOf(lock.recycledPods());
         long deadline = clock.nanoTime() + options.readyTimeout().toNanos();
-        Wakeup wakeup = clock.newWakeup();
-        waiting.add(wakeup);
-        try (Subscription watch = backend.watch(target, wakeup::signal)) {
+        try {
             if (!excluded.isEmpty()) {
                 backend.deletePods(target, excluded);
             }
@@ -279,8 +298,6 @@ public final class LockEngine implements AutoCloseable {
         } catch (RuntimeException e) {
             lock.rollBack(e, e instanceof PodNotReadyException);
             throw e;
-        } finally {
-            waiting.remove(wakeup);
         }
     }
 

@@ -41,6 +41,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -72,7 +73,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Requests.</b> {@link #read} is a GET of the Deployment and a LIST of the pods of its
  * selector; while a {@link #watch} on the target is open, the pods come from the watch's cache and a
- * read is the GET alone. {@link #compareAndSet} is one PATCH (a JSON Patch whose {@code test}
+ * read is the GET alone. A {@link #watch} is two informers (a LIST and a WATCH of the Deployment,
+ * then of its pods); when its last subscription closes it stays open for 5 s more, so that the
+ * lock algorithm's next subscription (waiting for Ready right after winning the lock) reuses it.
+ * {@link #compareAndSet} is one PATCH (a JSON Patch whose {@code test}
  * operations make it conditional; see {@link LockPatch}); when the server rejects it, one GET tells
  * a lost race (false) from a stale guess of the stored text (the PATCH is rebuilt and sent again).
  * The {@code /scale} subresource is never used: it cannot carry the annotations.
@@ -100,6 +104,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
     private final KubernetesClient client;
     private final @Nullable KubernetesClient owned;
     private final Requests requests;
+    private final Duration watchLinger;
     private final Map<LockTarget, ObservedLock> lastSeen = new ConcurrentHashMap<>();
     private final Map<LockTarget, TargetWatch> watches = new HashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -110,6 +115,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         RetrySettings settings =
                 new RetrySettings(b.maxAttempts, b.initialBackoff, b.maxBackoff, b.maxRetryDuration, b.requestTimeout);
         this.requests = new Requests(settings, b.random);
+        this.watchLinger = b.watchLinger;
         this.owned = owns ? client : null;
         this.client = derive(client, settings);
     }
@@ -230,8 +236,10 @@ public final class KubernetesReplicaBackend implements LockBackend {
         Objects.requireNonNull(desired, "desired");
         ObservedLock hint = lastSeen.get(target);
         ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
+        // Set when a PATCH was sent again after a failure that may have come after the server applied it.
+        AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
-            Deployment written = patch(target, LockPatch.build(expected, desired, stored));
+            Deployment written = patch(target, LockPatch.build(expected, desired, stored), maybeApplied);
             if (written != null) {
                 lastSeen.put(target, ObservedLock.of(written));
                 return true;
@@ -242,6 +250,10 @@ public final class KubernetesReplicaBackend implements LockBackend {
             ObservedLock fresh = ObservedLock.of(current);
             lastSeen.put(target, fresh);
             if (!fresh.fields(target).sameLockAs(expected)) {
+                if (maybeApplied.get() && fresh.fields(target).sameLockAs(desired)) {
+                    // Our own earlier attempt landed before its answer was lost (LockBackend#compareAndSet).
+                    return true;
+                }
                 log.debug(
                         "{}: conditional write lost: expected {} but found {}", target, expected, fresh.fields(target));
                 return false;
@@ -267,7 +279,9 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     /** The patched Deployment, or null if the server rejected the conditions (422, or 409). */
-    private @Nullable Deployment patch(LockTarget target, String jsonPatch) throws InterruptedException {
+    private @Nullable Deployment patch(LockTarget target, String jsonPatch, AtomicBoolean maybeApplied)
+            throws InterruptedException {
+        AtomicInteger sent = new AtomicInteger();
         Deployment ref = new DeploymentBuilder()
                 .withNewMetadata()
                 .withName(target.name())
@@ -275,6 +289,9 @@ public final class KubernetesReplicaBackend implements LockBackend {
                 .endMetadata()
                 .build();
         return requests.call(target, "patch", "deployments", () -> {
+            if (sent.getAndIncrement() > 0) {
+                maybeApplied.set(true);
+            }
             try {
                 // resource(item).patch sends the PATCH alone; withName(x).patch would GET first.
                 return client.apps()
@@ -325,8 +342,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
                 if (open.compareAndSet(true, false)) {
                     synchronized (watches) {
                         if (opened.removeListener(onChange) && watches.get(target) == opened) {
-                            watches.remove(target);
-                            opened.close();
+                            stopUnlessReused(target, opened);
                         }
                     }
                 }
@@ -337,6 +353,39 @@ public final class KubernetesReplicaBackend implements LockBackend {
                 return "Subscription{" + target + ", connected=" + isConnected() + "}";
             }
         };
+    }
+
+    /**
+     * Stops a watch nobody listens to any more, after {@link #watchLinger}: the lock algorithm closes
+     * its subscription after winning the write and opens another at once to wait for Ready, and a
+     * watch that lingers serves the second from its warm caches instead of listing and watching the
+     * Deployment and its pods again. Called with {@link #watches} locked.
+     */
+    private void stopUnlessReused(LockTarget target, TargetWatch idle) {
+        ScheduledExecutorService monitor = watchMonitor;
+        if (watchLinger.isZero() || monitor == null || monitor.isShutdown()) {
+            watches.remove(target);
+            idle.close();
+            return;
+        }
+        ScheduledFuture<?> unused = monitor.schedule(
+                () -> {
+                    synchronized (watches) {
+                        if (!idle.hasListeners() && watches.get(target) == idle) {
+                            watches.remove(target);
+                            idle.close();
+                        }
+                    }
+                },
+                watchLinger.toNanos(),
+                TimeUnit.NANOSECONDS);
+    }
+
+    /** How many targets have a watch open now, lingering ones included; for tests. */
+    int openWatches() {
+        synchronized (watches) {
+            return watches.size();
+        }
     }
 
     /** One daemon thread per backend tells listeners when a watch comes back up. */
@@ -492,6 +541,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         private Duration maxRetryDuration = Duration.ofSeconds(30);
         private Duration requestTimeout = Duration.ofSeconds(10);
         private RandomGenerator random = RandomGenerator.getDefault();
+        private Duration watchLinger = Duration.ofSeconds(5);
 
         private Builder(@Nullable KubernetesClient client) {
             this.client = client;
@@ -532,6 +582,16 @@ public final class KubernetesReplicaBackend implements LockBackend {
                         "requestTimeout must be between 1 ms and " + Integer.MAX_VALUE + " ms, got " + value);
             }
             this.requestTimeout = value;
+            return this;
+        }
+
+        /** How long a watch nobody listens to stays open for the next subscriber; zero stops it at once. */
+        Builder watchLinger(Duration watchLinger) {
+            Objects.requireNonNull(watchLinger, "watchLinger must not be null");
+            if (watchLinger.isNegative()) {
+                throw new IllegalArgumentException("watchLinger must not be negative, got " + watchLinger);
+            }
+            this.watchLinger = watchLinger;
             return this;
         }
 

@@ -17,7 +17,9 @@
  * this module's tests use), {@code -okhttp} or {@code -jetty}.
  *
  * <p><b>RBAC.</b> A namespaced Role with {@code deployments}: get, list, watch, patch; {@code
- * pods}: get, list, watch, delete; {@code events}: create. {@code examples/k8s/} has it as YAML.
+ * pods}: list, watch, delete; {@code events}: create. {@code examples/k8s/rbac.yaml} has it, and
+ * {@code docs/kubernetes.md} says why each verb (and why not update, the scale subresource or a
+ * pod get).
  */
 @NullMarked
 package io.github.replicalock.kubernetes;

@@ -5,7 +5,9 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -33,6 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }</pre>
  */
 final class ControllerSimulation implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ControllerSimulation.class);
+
     /** What a new pod looks like. */
     enum PodStart {
         READY,
@@ -52,6 +56,9 @@ final class ControllerSimulation implements AutoCloseable {
     private final SharedIndexInformer<Pod> pods;
     private volatile PodStart podStart = PodStart.READY;
 
+    /** The User-Agent of the simulation's own client, so that request logs can leave it out. */
+    static final String USER_AGENT = "controller-simulation";
+
     private ControllerSimulation(KubernetesClient client, String namespace) {
         this.client = client;
         this.namespace = namespace;
@@ -61,8 +68,14 @@ final class ControllerSimulation implements AutoCloseable {
         pods.addEventHandler(new Trigger<>());
     }
 
+    /** Starts the simulation on a client of its own, with {@code client}'s server and credentials. */
     static ControllerSimulation start(KubernetesClient client, String namespace) {
-        ControllerSimulation sim = new ControllerSimulation(client, namespace);
+        KubernetesClient own = new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder(client.getConfiguration())
+                        .withUserAgent(USER_AGENT)
+                        .build())
+                .build();
+        ControllerSimulation sim = new ControllerSimulation(own, namespace);
         sim.pods.start().toCompletableFuture().join();
         sim.deployments.start().toCompletableFuture().join();
         sim.reconcileAll();
@@ -148,6 +161,7 @@ final class ControllerSimulation implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // a simulation: the next event reconciles again
+            log.debug("reconcile of {} failed: {}", cached.getMetadata().getName(), e.toString());
         }
     }
 
@@ -237,5 +251,6 @@ final class ControllerSimulation implements AutoCloseable {
         worker.shutdownNow();
         deployments.stop();
         pods.stop();
+        client.close();
     }
 }

@@ -165,6 +165,34 @@ class ErrorMappingTest {
     }
 
     @Test
+    void aRetriedWriteThatFindsItsOwnFieldsStoredWasOurs() throws Exception {
+        // The first PATCH fails after the server may have applied it (a 503 from a proxy, a timeout);
+        // the retry's test operations then fail on our own write, and the re-read shows it.
+        cluster.server
+                .expect()
+                .patch()
+                .withPath(DEPLOYMENT)
+                .andReturn(503, status(503, "ServiceUnavailable"))
+                .once();
+        cluster.server
+                .expect()
+                .patch()
+                .withPath(DEPLOYMENT)
+                .andReturn(422, status(422, "Invalid"))
+                .once();
+        cluster.server
+                .expect()
+                .get()
+                .withPath(DEPLOYMENT)
+                .andReturn(200, deployment(HELD))
+                .once();
+
+        assertThat(backend.compareAndSet(TARGET, LockFields.free(0), HELD)).isTrue();
+        assertThat(cluster.requests())
+                .containsExactly("PATCH " + DEPLOYMENT, "PATCH " + DEPLOYMENT, "GET " + DEPLOYMENT);
+    }
+
+    @Test
     void aConflictIsDecidedByARereadAndRetriedWhileTheLockFieldsAreUnchanged() throws Exception {
         cluster.server
                 .expect()

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A fabric8 mock API server over plain HTTP (much faster to start than https), in CRUD mode with
@@ -31,24 +32,62 @@ final class MockCluster implements AutoCloseable {
     static final String NAMESPACE = "apps--droneio--prd";
     static final String BUILDER = "buildah-external";
 
-    final KubernetesMockServer server;
+    KubernetesMockServer server;
     final NamespacedKubernetesClient client;
+    private final @Nullable Rfc6902CrudDispatcher dispatcher;
 
-    private MockCluster(KubernetesMockServer server) {
+    private MockCluster(KubernetesMockServer server, @Nullable Rfc6902CrudDispatcher dispatcher) {
         this.server = server;
+        this.dispatcher = dispatcher;
         server.init();
         this.client = server.createClient();
     }
 
     /** A CRUD-mode server: it stores what is written, as an API server without controllers. */
     static MockCluster crud() {
-        return new MockCluster(new KubernetesMockServer(
-                new Context(), new MockWebServer(), new HashMap<>(), new Rfc6902CrudDispatcher(), false));
+        Rfc6902CrudDispatcher dispatcher = new Rfc6902CrudDispatcher();
+        return new MockCluster(crudServer(dispatcher), dispatcher);
+    }
+
+    private static KubernetesMockServer crudServer(Rfc6902CrudDispatcher dispatcher) {
+        return new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+    }
+
+    /**
+     * Stops the API server, as a crash or a rolling restart of the control plane does: connections
+     * and watches drop, new connections are refused. The store (the dispatcher's map, like etcd)
+     * survives for {@link #startAgain()}.
+     */
+    void stop() {
+        server.destroy();
+    }
+
+    /**
+     * A second API server on another port that shares this one's store, as another replica of an
+     * HA control plane shares etcd: it accepts writes while this one is stopped. Close it after use.
+     */
+    KubernetesMockServer replica() {
+        if (dispatcher == null) {
+            throw new IllegalStateException("only a CRUD cluster has replicas");
+        }
+        KubernetesMockServer replica = crudServer(dispatcher);
+        replica.init();
+        return replica;
+    }
+
+    /** Starts a CRUD server again on the same port, with the same store; clients reconnect to it. */
+    void startAgain() throws java.net.UnknownHostException {
+        if (dispatcher == null) {
+            throw new IllegalStateException("only a CRUD cluster can be restarted");
+        }
+        int port = client.getMasterUrl().getPort();
+        server = crudServer(dispatcher);
+        server.init(java.net.InetAddress.getByName(client.getMasterUrl().getHost()), port);
     }
 
     /** An expectation-mode server: it answers what the test scripts with {@code server.expect()}. */
     static MockCluster expectations() {
-        return new MockCluster(new KubernetesMockServer(false));
+        return new MockCluster(new KubernetesMockServer(false), null);
     }
 
     /** A builder Deployment with replicas 0, selector {@code app=<name>}, no annotations. */
@@ -65,10 +104,14 @@ final class MockCluster implements AutoCloseable {
     }
 
     static Deployment deployment(String name, LabelSelector selector, Map<String, String> podLabels) {
+        return deployment(NAMESPACE, name, selector, podLabels);
+    }
+
+    static Deployment deployment(String namespace, String name, LabelSelector selector, Map<String, String> podLabels) {
         return new DeploymentBuilder()
                 .withNewMetadata()
                 .withName(name)
-                .withNamespace(NAMESPACE)
+                .withNamespace(namespace)
                 .endMetadata()
                 .withNewSpec()
                 .withReplicas(0)
@@ -97,10 +140,22 @@ final class MockCluster implements AutoCloseable {
 
     /** The requests since the last call, as {@code METHOD path}. */
     List<String> requests() throws InterruptedException {
+        return requests(false);
+    }
+
+    /** As {@link #requests()}, without those of the {@link ControllerSimulation}. */
+    List<String> requestsWithoutController() throws InterruptedException {
+        return requests(true);
+    }
+
+    private List<String> requests(boolean skipController) throws InterruptedException {
         List<String> log = new ArrayList<>();
         RecordedRequest r;
         while ((r = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
-            log.add(r.getMethod() + " " + r.getPath());
+            String agent = r.getHeader("User-Agent");
+            if (!skipController || agent == null || !agent.startsWith(ControllerSimulation.USER_AGENT)) {
+                log.add(r.getMethod() + " " + r.getPath());
+            }
         }
         return log;
     }

@@ -32,6 +32,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -249,20 +250,21 @@ public abstract class LockBackendContract {
     void theControllerStartsAReadyPodOnScaleUpAndRemovesItOnScaleDown() throws Exception {
         LockTarget target = newDeployment();
         LockFields held = heldBy(LockFields.free(0), "a");
-        backend.compareAndSet(target, LockFields.free(0), held);
+        assertThat(backend.compareAndSet(target, LockFields.free(0), held)).isTrue();
 
         LockRecord started = await(target, r -> r.pods().stream().anyMatch(PodSnapshot::usable), "Ready");
         assertThat(started.pods()).hasSize(1);
         assertThat(started.pods().get(0).name()).startsWith(target.name() + "-");
 
-        backend.compareAndSet(target, held, held.released());
+        assertThat(backend.compareAndSet(target, held, held.released())).isTrue();
         await(target, r -> r.pods().isEmpty(), "without pods");
     }
 
     @Test
     void deletedPodsAreReplacedUnderANewName() throws Exception {
         LockTarget target = newDeployment();
-        backend.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "a"));
+        assertThat(backend.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "a")))
+                .isTrue();
         String first = await(target, r -> r.pods().stream().anyMatch(PodSnapshot::usable), "Ready")
                 .pods()
                 .get(0)
@@ -281,16 +283,46 @@ public abstract class LockBackendContract {
     @Test
     void aWatchHearsLockWritesAndLegacyScales() throws Exception {
         LockTarget target = newDeployment();
-        CountDownLatch changes = new CountDownLatch(2);
-        try (Subscription watch = backend.watch(target, changes::countDown)) {
+        LockClock clock = backend.clock();
+        Wakeup changed = clock.newWakeup();
+        try (Subscription watch = backend.watch(target, changed::signal)) {
+            eventually(watch::isConnected, "watch connected");
+            while (changed.awaitUntil(clock.nanoTime())) {
+                // Drops what the watch said while starting up: only what follows the writes counts.
+            }
             LockBackend other = track(newBackend());
-            other.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "a"));
-            scaleLikeKubectl(target, 0);
 
-            assertThat(changes.await(patience().toMillis(), TimeUnit.MILLISECONDS))
-                    .as("watch notified")
+            assertThat(other.compareAndSet(target, LockFields.free(0), heldBy(LockFields.free(0), "a")))
                     .isTrue();
-            assertThat(watch.isConnected()).isTrue();
+            awaitNotified(target, changed, r -> "a".equals(r.fields().holder()), "the lock write");
+            scaleLikeKubectl(target, 0);
+            awaitNotified(target, changed, r -> r.fields().replicas() == 0, "the legacy scale");
+        }
+    }
+
+    /** Fails unless a notification arrives after which the record matches: re-reading on a timer does not count. */
+    private void awaitNotified(LockTarget target, Wakeup changed, Predicate<LockRecord> condition, String what)
+            throws InterruptedException {
+        LockClock clock = backend.clock();
+        long deadline = clock.nanoTime() + patience().toNanos();
+        while (true) {
+            assertThat(changed.awaitUntil(deadline))
+                    .as("watch notified of " + what + " within " + patience())
+                    .isTrue();
+            if (condition.test(backend.read(target))) {
+                return;
+            }
+        }
+    }
+
+    private void eventually(BooleanSupplier condition, String what) throws InterruptedException {
+        LockClock clock = backend.clock();
+        long deadline = clock.nanoTime() + patience().toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(clock.nanoTime() - deadline)
+                    .as(what + " within " + patience())
+                    .isNegative();
+            clock.newWakeup().awaitUntil(clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10));
         }
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockState;
@@ -222,6 +223,23 @@ class ReplicaLocksTest {
         assertThat(told.get()).hasMessageContaining("not renewed for a whole lease");
         assertThat(fixture.elapsed().minus(cutAt)).isLessThanOrEqualTo(Duration.ofSeconds(30));
         assertThat(lock.isHeld()).isFalse();
+    }
+
+    @Test
+    void aReleaseThatCannotReachTheClusterThrowsAndTheHoldExpires() throws Exception {
+        FakeBackend cutOff = fixture.cluster.backend("build-1");
+        ReplicaLock lock =
+                fixture.locks(cutOff, "build-1", LockOptions.defaults()).acquire(fixture.target, Duration.ofMinutes(1));
+        cutOff.disconnect();
+
+        assertThatThrownBy(lock::close)
+                .isInstanceOf(LockBackendUnavailableException.class)
+                .hasMessageContaining("apps--droneio--prd/buildah-external");
+
+        assertThat(lock.isHeld()).isFalse();
+        try (ReplicaLock next = fixture.locks("build-2").acquire(fixture.target, Duration.ofMinutes(5))) {
+            assertThat(next.fencingToken()).isEqualTo(2);
+        }
     }
 
     @Test

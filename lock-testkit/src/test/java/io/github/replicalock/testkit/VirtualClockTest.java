@@ -339,15 +339,19 @@ class VirtualClockTest {
     void autoAdvanceWaitsForAParticipantThatIsStillRunning() throws Exception {
         try (VirtualClock clock = VirtualClock.autoAdvancing()) {
             AtomicBoolean keepRunning = new AtomicBoolean(true);
+            CountDownLatch participating = new CountDownLatch(1);
             Future<Duration> participant = threads.submit(() -> {
                 Duration seen = clock.elapsed();
                 clock.nanoTime(); // now a participant
+                participating.countDown();
                 while (keepRunning.get()) {
                     // Busy with its own work, far longer than the quiet period, no clock calls.
                     Thread.onSpinWait();
                 }
                 return seen;
             });
+            // Scheduling before the thread has touched the clock would let time jump before it counts.
+            assertThat(participating.await(10, TimeUnit.SECONDS)).isTrue();
             clock.schedule(Duration.ofSeconds(60), () -> {});
 
             await().during(Duration.ofMillis(50))

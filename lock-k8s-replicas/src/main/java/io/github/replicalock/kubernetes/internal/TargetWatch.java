@@ -74,6 +74,10 @@ public final class TargetWatch {
         listeners.add(listener);
     }
 
+    public boolean hasListeners() {
+        return !listeners.isEmpty();
+    }
+
     /** Removes the listener; true if none is left. */
     public boolean removeListener(Runnable listener) {
         listeners.remove(listener);
@@ -151,7 +155,7 @@ public final class TargetWatch {
         SharedIndexInformer<Pod> old = null;
         synchronized (this) {
             PodCache cache = pods;
-            if (closed || cache != null && cache.selector().equals(selector)) {
+            if (closed || (cache != null && cache.selector().equals(selector))) {
                 return;
             }
             if (cache != null) {
