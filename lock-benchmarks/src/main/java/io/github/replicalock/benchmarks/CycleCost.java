@@ -72,7 +72,10 @@ final class CycleCost {
                 }
             }
             tallies.forEach(t -> t.contender.close());
-            return report(tallies, floor);
+            Section section = report(tallies, floor);
+            section.para("Deletions the mock would have kept from a watch (replayed by the dispatcher; see the notes): "
+                    + api.replayedDeletions() + ".");
+            return section;
         }
     }
 

@@ -60,14 +60,14 @@ final class MockApi implements AutoCloseable {
         }
     }
 
+    private final Rfc6902Dispatcher dispatcher = new Rfc6902Dispatcher();
     private final KubernetesMockServer server;
     private final KubernetesClient admin;
     private final List<KubernetesClient> clients = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
 
     MockApi() {
-        server = new KubernetesMockServer(
-                new Context(), new MockWebServer(), new HashMap<>(), new Rfc6902Dispatcher(), false);
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         admin = client("admin");
     }
@@ -138,6 +138,11 @@ final class MockApi implements AutoCloseable {
             }
             taken.addAll(more);
         }
+    }
+
+    /** Deletions the mock would have kept from a watch without {@link Rfc6902Dispatcher}'s replay. */
+    long replayedDeletions() {
+        return dispatcher.replayedDeletions();
     }
 
     void closeLater(AutoCloseable closeable) {

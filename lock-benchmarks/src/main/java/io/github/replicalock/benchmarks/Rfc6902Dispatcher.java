@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -50,6 +51,12 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
     private record Deletion(long resourceVersion, AttributeSet attributes, String object) {}
 
     private final ArrayDeque<Deletion> deletions = new ArrayDeque<>();
+    private final AtomicLong replayed = new AtomicLong();
+
+    /** How many deletions were replayed to watches that would have missed them. */
+    long replayedDeletions() {
+        return replayed.get();
+    }
 
     @Override
     public void processEvent(
@@ -90,6 +97,7 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
             for (Deletion d : deletions) {
                 if (d.resourceVersion() > since && d.attributes().matches(query)) {
                     missed.add("{\"type\":\"DELETED\",\"object\":" + d.object() + "}");
+                    replayed.incrementAndGet();
                 }
             }
         }
