@@ -53,9 +53,9 @@ record Stats(int count, long median, long p99, long max, long min, double mean) 
         return String.format(Locale.ROOT, "%,.0f ms", ms);
     }
 
-    /** Microseconds, for fake-cluster cycles. */
+    /** Microseconds, for fake-cluster cycles; milliseconds from 1 ms up. */
     static String us(double nanos) {
-        return String.format(Locale.ROOT, "%.2f µs", nanos / 1e3);
+        return nanos >= 1e6 ? ms(nanos) : String.format(Locale.ROOT, "%.2f µs", nanos / 1e3);
     }
 
     static String number(long value) {

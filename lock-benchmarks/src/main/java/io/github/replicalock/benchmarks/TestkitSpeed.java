@@ -86,7 +86,9 @@ final class TestkitSpeed {
         section.table(List.of("contender", "throughput", "median", "p99", "max", "target", "verdict"), rows);
         section.para("""
                 Median, p99 and max are per cycle (per test for the last row), from JMH's sample-time mode in \
-                a separate fork; throughput is JMH's mean with its 99.9% confidence interval. No anchor: \
+                a separate fork; throughput is JMH's mean with its 99.9% confidence interval. The mean cycle \
+                (1 / throughput) is well above the median: the tail (descheduling by the machine's other \
+                load, GC) carries much of the time, so throughput moves with the load average. No anchor: \
                 nothing else runs this lock in memory. For scale, scenario 1 gives the same cycle on the \
                 CRUD mock server over HTTP.""");
         return section;
