@@ -22,6 +22,8 @@ public final class LockOptions {
 
     private final Duration leaseDuration;
     private final @Nullable Duration renewInterval;
+    // Derived once: every acquisition asks for it, and Duration.dividedBy is not cheap.
+    private final Duration effectiveRenewInterval;
     private final Duration readyTimeout;
     private final Duration releaseTimeout;
     private final Duration takeoverGrace;
@@ -31,6 +33,7 @@ public final class LockOptions {
     private LockOptions(Builder b) {
         this.leaseDuration = b.leaseDuration;
         this.renewInterval = b.renewInterval;
+        this.effectiveRenewInterval = b.renewInterval != null ? b.renewInterval : b.leaseDuration.dividedBy(3);
         this.readyTimeout = b.readyTimeout;
         this.releaseTimeout = b.releaseTimeout;
         this.takeoverGrace = b.takeoverGrace;
@@ -66,7 +69,7 @@ public final class LockOptions {
 
     /** How often a held lock is renewed: the configured interval, or a third of the lease. */
     public Duration renewInterval() {
-        return renewInterval != null ? renewInterval : leaseDuration.dividedBy(3);
+        return effectiveRenewInterval;
     }
 
     /** How long an acquisition waits for a Ready builder pod before it rolls back. */
