@@ -1,40 +1,109 @@
 package io.github.replicalock.kubernetes;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.mockwebserver.http.ByteString;
+import io.fabric8.mockwebserver.crud.Attribute;
+import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.http.Response;
 import io.fabric8.mockwebserver.http.WebSocket;
 import io.fabric8.mockwebserver.http.WebSocketListener;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The CRUD mock's dispatcher with two fixes, so that it answers as a real API server does.
+ * The CRUD mock's dispatcher with the three fixes the tests need to see the mock answer as an
+ * API server does. The same as lock-benchmarks' {@code Rfc6902Dispatcher}; to be shared
+ * through a test-jar.
  *
- * <p><b>A failed JSON Patch.</b> In kubernetes-server-mock 8.0.0 a JSON Patch whose {@code test}
- * operation fails (or that otherwise cannot be applied) throws out of {@code handlePatch} and the
- * mock never answers: the client waits for its request timeout and gets code -1. A real API server
- * answers HTTP 422 with a Status (reason Invalid). This subclass gives that answer, so that a lost
- * race shows up in tests the way it does in production. Everything else is the mock's own CRUD
- * behaviour, including its write lock around every mutation, which makes each patch atomic.
- *
- * <p><b>A watch closed by the client while an event is on its way.</b> The mock's {@code
- * WatchEventsListener.onClosed} runs on the server's only Vert.x event loop and waits (up to a
- * minute) for the listener's send executor to finish; that executor may be in {@code
- * VertxMockWebSocket.send}, which waits (up to 30 s) for the write to complete, and writes complete
- * on the same event loop. The whole mock server then stops answering for 30 s: every request times
- * out. Closing watches while the deployment changes is exactly what lock contention does (each
- * {@code acquire} and each informer stop closes one). Here the listener gets a socket whose {@code
- * send} hands the write to a thread of the socket's own and returns at once, so the listener's
- * executor never waits for the event loop. (Running {@code onClosed} itself elsewhere is not
- * enough: the listener stays registered after its executor has shut down, and the next change then
- * throws out of the mock's patch and delete handlers after the store was already changed.)
+ * <ul>
+ *   <li>A JSON Patch whose {@code test} operation fails throws out of the mock's {@code handlePatch}
+ *       and is never answered (the client times out); a real API server answers 422, which is what
+ *       a lost race looks like. Answered 422 here.
+ *   <li>A watch closed by its client while an event is being sent stalls the mock's only event loop
+ *       for 30 s ({@code onClosed} waits for the sender, which waits for a write that completes on
+ *       that event loop). Lock contention closes watches all the time; here each watch socket sends
+ *       from a thread of its own, so the sender never waits for the event loop.
+ *   <li>A watch from a list's resourceVersion does not get the deletions that happened between the
+ *       list and the watch (the mock sends the objects that exist when the watch opens, as ADDED,
+ *       and nothing about those that went): an informer then keeps a deleted pod in its cache for
+ *       good, and a wait for "pods gone" times out. A real API server replays from the
+ *       resourceVersion. Here deletions are remembered with a resourceVersion of their own and
+ *       replayed to a watch that starts from an older one. (This one is new: lock-k8s-replicas'
+ *       tests can hit it too, as a rare 60 s {@code ReleaseTimeoutException}.)
+ * </ul>
  */
 final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
+    private static final int DELETIONS_KEPT = 10_000;
+    private static final Pattern RESOURCE_VERSION = Pattern.compile("[?&]resourceVersion=(\\d+)");
+    private static final Pattern NAME_SELECTOR = Pattern.compile("fieldSelector=metadata\\.name%3D([^&]+)");
+
+    /** A deletion the mock performed, with the resourceVersion it happened at. */
+    private record Deletion(long resourceVersion, AttributeSet attributes, String object) {}
+
+    private final ArrayDeque<Deletion> deletions = new ArrayDeque<>();
+    private final AtomicLong replayed = new AtomicLong();
+
+    /** How many deletions were replayed to watches that would have missed them. */
+    long replayedDeletions() {
+        return replayed.get();
+    }
+
+    @Override
+    public void processEvent(
+            String path,
+            AttributeSet pathAttributes,
+            AttributeSet oldAttributes,
+            @Nullable GenericKubernetesResource resource,
+            @Nullable String newState) {
+        if (newState == null && oldAttributes != null) {
+            String existing = getMap().get(oldAttributes);
+            if (existing != null) {
+                // Called under the mock's write lock: the order of deletions is the order of versions.
+                synchronized (deletions) {
+                    deletions.addLast(new Deletion(requestResourceVersion(), oldAttributes, existing));
+                    if (deletions.size() > DELETIONS_KEPT) {
+                        deletions.removeFirst();
+                    }
+                }
+            }
+        }
+        super.processEvent(path, pathAttributes, oldAttributes, resource, newState);
+    }
+
+    /** The deletions a watch from {@code path}'s resourceVersion has not heard of, oldest first. */
+    private List<String> missedDeletions(String path) {
+        Matcher version = RESOURCE_VERSION.matcher(path);
+        if (!version.find() || Long.parseLong(version.group(1)) == 0) {
+            return List.of();
+        }
+        long since = Long.parseLong(version.group(1));
+        AttributeSet query = getKey(path);
+        Matcher name = NAME_SELECTOR.matcher(path);
+        if (name.find()) {
+            query = query.add(new Attribute("name", name.group(1)));
+        }
+        List<String> missed = new ArrayList<>();
+        synchronized (deletions) {
+            for (Deletion d : deletions) {
+                if (d.resourceVersion() > since && d.attributes().matches(query)) {
+                    missed.add("{\"type\":\"DELETED\",\"object\":" + d.object() + "}");
+                    replayed.incrementAndGet();
+                }
+            }
+        }
+        return missed;
+    }
+
     @Override
     public MockResponse handlePatch(RecordedRequest request) {
         try {
@@ -55,16 +124,21 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
     public MockResponse handleWatch(String path) {
         MockResponse response = super.handleWatch(path);
         WebSocketListener listener = response.getWebSocketListener();
-        return listener == null ? response : response.withWebSocketUpgrade(new OffLoopClose(listener));
+        // Called under the mock's read lock, so no deletion slips between the registration and this list.
+        return listener == null
+                ? response
+                : response.withWebSocketUpgrade(new QueuedSends(listener, missedDeletions(path)));
     }
 
-    /** Forwards every callback, giving the listener a socket whose sends never block. */
-    private static final class OffLoopClose extends WebSocketListener {
+    /** Forwards every callback; the listener sends through a socket that queues. */
+    private static final class QueuedSends extends WebSocketListener {
         private final WebSocketListener delegate;
-        private volatile @Nullable AsyncSendSocket opened;
+        private final List<String> missedDeletions;
+        private volatile @Nullable QueueingSocket socket;
 
-        OffLoopClose(WebSocketListener delegate) {
+        QueuedSends(WebSocketListener delegate, List<String> missedDeletions) {
             this.delegate = delegate;
+            this.missedDeletions = missedDeletions;
         }
 
         @Override
@@ -74,19 +148,15 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
 
         @Override
         public void onOpen(WebSocket webSocket, Response response) {
-            AsyncSendSocket socket = new AsyncSendSocket(webSocket);
-            opened = socket;
-            delegate.onOpen(socket, response);
+            QueueingSocket queueing = new QueueingSocket(webSocket);
+            socket = queueing;
+            delegate.onOpen(queueing, response); // sends what exists now, as ADDED
+            missedDeletions.forEach(queueing::send);
         }
 
         @Override
         public void onMessage(WebSocket webSocket, String text) {
             delegate.onMessage(webSocket, text);
-        }
-
-        @Override
-        public void onMessage(WebSocket webSocket, ByteString bytes) {
-            delegate.onMessage(webSocket, bytes);
         }
 
         @Override
@@ -107,33 +177,33 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
         @Override
         public void onClosed(WebSocket webSocket, int code, String reason) {
             delegate.onClosed(webSocket, code, reason);
-            stopSending();
+            stop();
         }
 
         @Override
         public void onFailure(WebSocket webSocket, Throwable t, Response response) {
             delegate.onFailure(webSocket, t, response);
-            stopSending();
+            stop();
         }
 
-        private void stopSending() {
-            AsyncSendSocket socket = opened;
-            if (socket != null) {
-                socket.sender.shutdown();
+        private void stop() {
+            QueueingSocket s = socket;
+            if (s != null) {
+                s.sender.shutdown();
             }
         }
     }
 
-    /** Sends in order on a thread of its own and reports success at once, as a queueing socket does. */
-    private static final class AsyncSendSocket implements WebSocket {
+    /** Sends in order from its own thread and reports success at once. */
+    private static final class QueueingSocket implements WebSocket {
         private final WebSocket socket;
-        private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
+        final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "mock-watch-sender");
             t.setDaemon(true);
             return t;
         });
 
-        AsyncSendSocket(WebSocket socket) {
+        QueueingSocket(WebSocket socket) {
             this.socket = socket;
         }
 
