@@ -38,8 +38,8 @@ import org.jspecify.annotations.Nullable;
  *       and nothing about those that went): an informer then keeps a deleted pod in its cache for
  *       good, and a wait for "pods gone" times out. A real API server replays from the
  *       resourceVersion. Here deletions are remembered with a resourceVersion of their own and
- *       replayed to a watch that starts from an older one. (This one is new: lock-k8s-replicas'
- *       tests can hit it too, as a rare 60 s {@code ReleaseTimeoutException}.)
+ *       replayed to a watch that starts from an older one. Without it, a release here could wait
+ *       its whole release timeout and throw {@code ReleaseTimeoutException}, rarely.
  * </ul>
  */
 final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
