@@ -339,15 +339,20 @@ class VirtualClockTest {
     void autoAdvanceWaitsForAParticipantThatIsStillRunning() throws Exception {
         try (VirtualClock clock = VirtualClock.autoAdvancing()) {
             AtomicBoolean keepRunning = new AtomicBoolean(true);
+            CountDownLatch participating = new CountDownLatch(1);
             Future<Duration> participant = threads.submit(() -> {
                 Duration seen = clock.elapsed();
                 clock.nanoTime(); // now a participant
+                participating.countDown();
                 while (keepRunning.get()) {
                     // Busy with its own work, far longer than the quiet period, no clock calls.
                     Thread.onSpinWait();
                 }
                 return seen;
             });
+            // Only once it is a participant: before that, nothing holds time still (a loaded machine
+            // can start the thread later than the quiet period).
+            assertThat(participating.await(10, TimeUnit.SECONDS)).isTrue();
             clock.schedule(Duration.ofSeconds(60), () -> {});
 
             await().during(Duration.ofMillis(50))
