@@ -124,7 +124,9 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     private synchronized void scheduleRenewal(Duration delay) {
-        if (phase == Phase.HELD) {
+        // Never after close(): a renewal in flight when a release fails would otherwise reschedule
+        // itself and keep renewing a lock its owner gave up, for as long as the process lives.
+        if (phase == Phase.HELD && !closeCalled) {
             renewal = engine.clock.schedule(delay, this::renew);
         }
     }
@@ -148,7 +150,7 @@ final class HeldReplicaLock implements ReplicaLock {
     private void renew() {
         LockFields current;
         synchronized (this) {
-            if (phase != Phase.HELD) {
+            if (phase != Phase.HELD || closeCalled) {
                 return;
             }
             current = fields;
@@ -169,6 +171,14 @@ final class HeldReplicaLock implements ReplicaLock {
                 }
                 scheduleRenewal(engine.options.renewInterval());
             } else {
+                synchronized (this) {
+                    if (closeCalled) {
+                        // Our own release (or rollback) changed the fields under this renewal, which was
+                        // already in flight: not a loss. Had someone else taken the lock, the release's
+                        // own conditional write fails and reports it.
+                        return;
+                    }
+                }
                 markLost(whyLost());
             }
         } catch (LockTargetNotFoundException e) {
@@ -271,6 +281,11 @@ final class HeldReplicaLock implements ReplicaLock {
      */
     void rollBack(Throwable failure, boolean waitForGone) {
         synchronized (this) {
+            if (closeCalled) {
+                // close() is releasing it already (ReplicaLocks.close() from another thread): a second
+                // release would race the first and may reach a backend that close() has closed.
+                return;
+            }
             closeCalled = true;
         }
         boolean interrupted = Thread.interrupted();
