@@ -51,6 +51,7 @@ class ProtocolSimulationTest {
 
     static final int DEFAULT_SEEDS = 2_000;
     private static final int SHOWN_FAILURES = 3;
+    private static final int PROGRESS_EVERY = 5_000;
 
     static String replayCommand(long seed) {
         return "./mvnw -B -pl lock-testkit -am verify -Dtest=ProtocolSimulationTest"
@@ -87,6 +88,7 @@ class ProtocolSimulationTest {
         Map<String, Long> totals = java.util.Collections.synchronizedMap(new TreeMap<>());
         AtomicLong operations = new AtomicLong();
         AtomicLong virtualMillis = new AtomicLong();
+        AtomicLong done = new AtomicLong();
         long startedAt = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -98,6 +100,20 @@ class ProtocolSimulationTest {
                         operations.addAndGet(report.operations());
                         virtualMillis.addAndGet(report.virtualTime().toMillis());
                         report.counts().forEach((k, v) -> totals.merge(k, v, Long::sum));
+                        long finished = done.incrementAndGet();
+                        if (finished % PROGRESS_EVERY == 0) {
+                            // For soak runs: a line now and then, so that a long run shows where it is.
+                            System.out.printf(
+                                    java.util.Locale.ROOT,
+                                    "ProtocolSimulationTest: %d of %d seeds in %.0f s, %d failed, %d known engine bugs%n",
+                                    finished,
+                                    seeds,
+                                    (System.nanoTime() - startedAt) / 1e9,
+                                    failures.size(),
+                                    knownBugs.values().stream()
+                                            .mapToLong(Long::longValue)
+                                            .sum());
+                        }
                         String known = knownBug(report);
                         if (known != null && !strict) {
                             knownBugs.merge(known, 1L, Long::sum);

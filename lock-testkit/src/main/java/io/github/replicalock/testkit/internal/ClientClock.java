@@ -42,6 +42,8 @@ final class ClientClock implements LockClock {
     /** Shared-clock nanos until which the process is paused. */
     private volatile long pausedUntil = Long.MIN_VALUE;
 
+    private volatile CountDownLatch started = new CountDownLatch(0);
+
     ClientClock(LockClock shared, String name, long wallSkewNanos, long monotonicOffset, Consumer<String> onProblem) {
         this.shared = shared;
         this.wallSkewNanos = new AtomicLong(wallSkewNanos);
@@ -56,13 +58,7 @@ final class ClientClock implements LockClock {
      * time.
      */
     void start(CountDownLatch started) {
-        lock.lock();
-        try {
-            due.add(new Task(started::countDown));
-            handedOver++;
-        } finally {
-            lock.unlock();
-        }
+        this.started = started;
         thread.start();
     }
 
@@ -179,7 +175,11 @@ final class ClientClock implements LockClock {
 
     private void runTasks() {
         try {
-            shared.nanoTime(); // a participant of virtual time from now on
+            try {
+                shared.nanoTime(); // a participant of virtual time from now on
+            } finally {
+                started.countDown();
+            }
             while (true) {
                 Task task;
                 lock.lock();

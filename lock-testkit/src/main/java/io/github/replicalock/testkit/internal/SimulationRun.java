@@ -135,6 +135,9 @@ public final class SimulationRun {
         long horizon = time.nanoTime() + HORIZON.toNanos();
         finished = time.newWakeup();
         CountDownLatch started = new CountDownLatch(2 * plan.clients + 1);
+        // A due task holds virtual time still, without burning a core, until every new thread has
+        // touched the clock and holds it still by itself.
+        time.schedule(Duration.ZERO, () -> awaitStarted(started));
         for (int i = 0; i < plan.clients; i++) {
             clients.add(new Client(i, fake, started));
         }
@@ -148,11 +151,6 @@ public final class SimulationRun {
         Thread chaos = new Thread(() -> chaos(started), "simulation-chaos");
         chaos.setDaemon(true);
         chaos.start();
-        // Spinning, not waiting: this thread is a participant, and while it runs virtual time stands
-        // still, until every new thread has touched the clock and holds it still by itself.
-        while (started.getCount() > 0) {
-            Thread.onSpinWait();
-        }
         LockClock.Wakeup allDone = Objects.requireNonNull(finished);
         while (running.get() > 0) {
             if (!allDone.awaitUntil(horizon)) {
@@ -255,8 +253,11 @@ public final class SimulationRun {
 
         private void run() {
             try {
-                clientClock.nanoTime(); // a participant of virtual time from now on
-                started.countDown();
+                try {
+                    clientClock.nanoTime(); // a participant of virtual time from now on
+                } finally {
+                    started.countDown();
+                }
                 for (Op op : script) {
                     if (ended) {
                         break;
@@ -524,8 +525,12 @@ public final class SimulationRun {
     private void chaos(CountDownLatch started) {
         try {
             LockClock time = Objects.requireNonNull(clock);
-            long origin = time.nanoTime();
-            started.countDown();
+            long origin;
+            try {
+                origin = time.nanoTime();
+            } finally {
+                started.countDown();
+            }
             for (Chaos event : plan.chaos) {
                 sleepUntil(origin + event.at().toNanos());
                 apply(event);
@@ -744,6 +749,16 @@ public final class SimulationRun {
         LockClock.Wakeup wakeup = time.newWakeup();
         while (time.nanoTime() - deadline < 0) {
             wakeup.awaitUntil(deadline);
+        }
+    }
+
+    private void awaitStarted(CountDownLatch started) {
+        try {
+            if (!started.await(realTimeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
+                violation("the simulation's threads did not start within " + realTimeLimit);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
