@@ -6,6 +6,7 @@ import io.github.replicalock.testkit.internal.ClusterStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -77,7 +78,12 @@ public final class FakeCluster implements AutoCloseable {
         // conversation between the code under test and the cluster.
         Runnable touch = chosen instanceof VirtualClock virtual ? virtual::touch : () -> {};
         this.store = new ClusterStore(
-                chosen, touch, builder.podReadyDelay, builder.podTerminationDelay, builder.historyLimit);
+                chosen,
+                touch,
+                builder.podReadyDelay,
+                builder.podTerminationDelay,
+                builder.historyLimit,
+                builder.writeListener);
         this.faults = new Faults(store);
     }
 
@@ -283,6 +289,7 @@ public final class FakeCluster implements AutoCloseable {
         private boolean virtualTime;
         private @Nullable LockClock clock;
         private int historyLimit = 100_000;
+        private @Nullable Consumer<? super LockWrite> writeListener;
 
         private Builder() {}
 
@@ -331,6 +338,27 @@ public final class FakeCluster implements AutoCloseable {
                 throw new IllegalArgumentException("historyLimit must not be negative, got " + historyLimit);
             }
             this.historyLimit = historyLimit;
+            return this;
+        }
+
+        /**
+         * Hears every accepted lock write as it happens, the same ones {@link
+         * FakeCluster#lockWrites()} lists (also beyond the history limit): for checks that must run
+         * at the instant of a write, such as "nobody else still believes it holds the lock". Called
+         * on the writing thread, after the cluster's lock is released and before the writer goes on,
+         * one write at a time and in the order they were applied; it may call the cluster, and an
+         * exception it throws is logged, never seen by the writer. Keep it quick: virtual time stands
+         * still while it runs.
+         *
+         * <pre>{@code
+         * List<LockWrite> acquisitions = new CopyOnWriteArrayList<>();
+         * FakeCluster cluster = FakeCluster.builder()
+         *         .onLockWrite(w -> { if (w.after().token() > w.before().token()) acquisitions.add(w); })
+         *         .build();
+         * }</pre>
+         */
+        public Builder onLockWrite(Consumer<? super LockWrite> listener) {
+            this.writeListener = Objects.requireNonNull(listener, "listener must not be null");
             return this;
         }
 

@@ -64,6 +64,12 @@ final class VirtualClusterFixture implements AutoCloseable {
         return locks;
     }
 
+    /** Closes {@code client} with the fixture. */
+    <T extends AutoCloseable> T track(T client) {
+        clients.add(client);
+        return client;
+    }
+
     Duration elapsed() {
         return cluster.virtualClock().elapsed();
     }

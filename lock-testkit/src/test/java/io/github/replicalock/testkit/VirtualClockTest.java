@@ -350,7 +350,8 @@ class VirtualClockTest {
                 }
                 return seen;
             });
-            // Scheduling before the thread has touched the clock would let time jump before it counts.
+            // Only once it is a participant: before that, nothing holds time still (a loaded machine
+            // can start the thread later than the quiet period).
             assertThat(participating.await(10, TimeUnit.SECONDS)).isTrue();
             clock.schedule(Duration.ofSeconds(60), () -> {});
 

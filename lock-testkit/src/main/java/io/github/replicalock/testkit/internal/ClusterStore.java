@@ -38,6 +38,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -93,6 +94,12 @@ public final class ClusterStore {
     private final Set<LockTarget> stuckTerminating = new HashSet<>();
     private final Map<LockTarget, ArrayDeque<ClusterEvent>> events = new HashMap<>();
     private final ArrayDeque<LockWrite> history = new ArrayDeque<>();
+    private final @Nullable Consumer<? super LockWrite> writeListener;
+    /** Writes recorded but not yet given to the listener; guarded by {@link #lock}. */
+    private final ArrayDeque<LockWrite> undelivered = new ArrayDeque<>();
+    /** Held while delivering, so that the listener hears the writes one at a time, in order. */
+    private final ReentrantLock delivery = new ReentrantLock();
+
     private final Set<LockClock.Cancellable> scheduled = new HashSet<>();
     private final Map<LockTarget, CopyOnWriteArrayList<Watch>> watches = new ConcurrentHashMap<>();
     private final Map<RequestKind, LongAdder> requests = new EnumMap<>(RequestKind.class);
@@ -107,9 +114,17 @@ public final class ClusterStore {
     /**
      * @param touch called on every request and test-side change: the virtual clock's activity
      *     marker, so that time does not jump while the cluster is being used
+     * @param writeListener hears every accepted lock write on the writing thread, after the cluster's
+     *     lock is released and before the writer goes on; null for none
      */
     public ClusterStore(
-            LockClock clock, Runnable touch, Duration podReadyDelay, Duration podTerminationDelay, int historyLimit) {
+            LockClock clock,
+            Runnable touch,
+            Duration podReadyDelay,
+            Duration podTerminationDelay,
+            int historyLimit,
+            @Nullable Consumer<? super LockWrite> writeListener) {
+        this.writeListener = writeListener;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.touch = Objects.requireNonNull(touch, "touch");
         this.podReadyDelay = Objects.requireNonNull(podReadyDelay, "podReadyDelay");
@@ -211,6 +226,7 @@ public final class ClusterStore {
         } finally {
             lock.unlock();
         }
+        deliverWrites();
         notifyWatches(target);
     }
 
@@ -234,6 +250,7 @@ public final class ClusterStore {
         } finally {
             lock.unlock();
         }
+        deliverWrites();
         notifyWatches(target);
     }
 
@@ -588,6 +605,7 @@ public final class ClusterStore {
         } finally {
             lock.unlock();
         }
+        deliverWrites();
         notifyWatches(target);
         return applied;
     }
@@ -1059,14 +1077,52 @@ public final class ClusterStore {
     }
 
     private void recordWrite(LockTarget target, String client, LockFields before, LockFields after) {
+        LockWrite write = new LockWrite(clock.now(), target, client, before, after);
+        if (writeListener != null) {
+            undelivered.add(write);
+        }
         if (historyLimit == 0) {
             droppedHistory++;
             return;
         }
-        history.add(new LockWrite(clock.now(), target, client, before, after));
+        history.add(write);
         if (history.size() > historyLimit) {
             history.removeFirst();
             droppedHistory++;
+        }
+    }
+
+    /**
+     * Gives the listener the writes recorded so far, in the order they were applied. Called after
+     * the cluster's lock is released, so that the listener may call the cluster; a listener's
+     * exception is logged, never thrown at the writer.
+     */
+    private void deliverWrites() {
+        Consumer<? super LockWrite> listener = writeListener;
+        if (listener == null) {
+            return;
+        }
+        delivery.lock();
+        try {
+            while (true) {
+                LockWrite next;
+                lock.lock();
+                try {
+                    next = undelivered.poll();
+                } finally {
+                    lock.unlock();
+                }
+                if (next == null) {
+                    return;
+                }
+                try {
+                    listener.accept(next);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "lock write listener failed on " + next, e);
+                }
+            }
+        } finally {
+            delivery.unlock();
         }
     }
 

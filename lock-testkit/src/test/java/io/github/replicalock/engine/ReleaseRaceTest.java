@@ -1,0 +1,227 @@
+package io.github.replicalock.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.replicalock.LockBackendUnavailableException;
+import io.github.replicalock.LockLostException;
+import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.LocksClosedException;
+import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.Subscription;
+import io.github.replicalock.testkit.ClusterEvent;
+import io.github.replicalock.testkit.FakeBackend;
+import io.github.replicalock.testkit.Timing;
+import io.github.replicalock.testkit.VirtualClock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Races between a release and the lock's other writers, found by {@link ProtocolSimulationTest}
+ * and replayed here step by step.
+ */
+class ReleaseRaceTest {
+
+    /**
+     * A renewal whose answer is lost retries a moment later; if the holder's own release lands in
+     * between, the retry finds replicas 0. That is not a loss: the lost-listener must not run, and
+     * close() returns normally. (Simulation seed 538.)
+     */
+    @Test
+    void aRenewalRetryingAcrossTheHoldersOwnReleaseIsNotALoss() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            VirtualClock clock = fixture.cluster.virtualClock();
+            ReplicaLock lock = fixture.locks("build-1").acquire(fixture.target, Duration.ofMinutes(1));
+            AtomicReference<@Nullable LockLostException> told = new AtomicReference<>();
+            lock.onLost(told::set);
+            // Written at 0 s, renewed every 10 s. The renewal at 10 s and the release at 10.005 s both
+            // apply but lose their answers: the renewal retries at 10.010 s, the release at 10.015 s.
+            fixture.cluster.faults().loseNextResponses(2);
+            sleepUntil(clock, Duration.ofMillis(10_005));
+
+            lock.close();
+
+            assertThat(told.get()).as("lost-listener after a normal release").isNull();
+            assertThat(lock.isHeld()).isFalse();
+            assertThat(fixture.cluster.deployment(fixture.target).replicas()).isZero();
+            assertThat(fixture.cluster.events(fixture.target))
+                    .extracting(ClusterEvent::reason)
+                    .doesNotContain("Lost");
+        }
+    }
+
+    /**
+     * A release that fails (the API server keeps answering 409) while a renewal in flight fails too:
+     * the renewal rescheduled itself because the lock was still HELD, and then renewed it for as
+     * long as the process lived. The lock must instead expire after its lease, as close() says.
+     * (Simulation seed 228.)
+     */
+    @Test
+    void aFailedReleaseIsNeverRenewedAgainSoTheLockExpires() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            VirtualClock clock = fixture.cluster.virtualClock();
+            ReplicaLock lock = fixture.locks("build-1").acquire(fixture.target, Duration.ofMinutes(1));
+            // Every request takes 1 s: the renewal due at 10 s writes at 11 s, the release sent at
+            // 10.5 s writes at 11.5 s; 20 conflicts make both give up after 10 each.
+            fixture.cluster.faults().latency(Duration.ofSeconds(1));
+            sleepUntil(clock, Duration.ofMillis(10_500));
+            fixture.cluster.faults().conflictOnNextWrites(20);
+
+            assertThatThrownBy(lock::close).isInstanceOf(LockBackendUnavailableException.class);
+            fixture.cluster.faults().clearAll();
+            int writesAfterClose = fixture.cluster.lockWrites().size();
+            ReplicaLock next = fixture.locks("build-2").acquire(fixture.target, Duration.ofMinutes(2));
+
+            assertThat(next.fencingToken()).isEqualTo(2);
+            assertThat(fixture.cluster
+                            .lockWrites()
+                            .subList(
+                                    writesAfterClose,
+                                    fixture.cluster.lockWrites().size()))
+                    .as("no renewal by build-1 after its close()")
+                    .noneMatch(w -> w.client().equals("build-1"));
+            next.close();
+        }
+    }
+
+    /**
+     * KNOWN ENGINE BUG, not fixed (lock-api {@code LockEngine}): {@code ReplicaLocks.close()} takes its
+     * snapshot of held locks and closes the backend while an acquisition's conditional write is in
+     * flight. The write applies; the acquirer then sees the engine closed and rolls back through the
+     * closed backend, which throws {@link IllegalStateException}: acquire() throws that instead of
+     * {@link LocksClosedException}, and the hold stays in the cluster until its lease expires.
+     * A variant: close() and the acquirer's rollback both release, and whichever is second writes
+     * through the closed backend. Fixing it means close() waiting for in-flight acquisitions before
+     * it closes the backend. (Simulation seeds 76, 283, 1047, 1180, 1777 in runs of the 2,000.)
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("known engine bug: LockEngine.close() closes the backend under an in-flight"
+            + " acquisition; see docs/reliability.md, known issues")
+    void closingWhileAnAcquisitionWritesGivesATypedExceptionAndLeavesNothingHeld() throws Exception {
+        try (VirtualClusterFixture stopped = VirtualClusterFixture.stoppedTime()) {
+            CountDownLatch written = new CountDownLatch(1);
+            CountDownLatch closed = new CountDownLatch(1);
+            FakeBackend fake = stopped.cluster.backend("build-1");
+            ReplicaLocks locks = ReplicaLocks.builder()
+                    .backend(new WriteGate(fake, () -> {
+                        written.countDown();
+                        awaitLatch(closed);
+                    }))
+                    .holder("build-1")
+                    .options(LockOptions.defaults())
+                    .shutdownHook(false)
+                    .build();
+            AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
+            Thread acquirer = new Thread(() -> {
+                try {
+                    locks.acquire(stopped.target, Duration.ofHours(1)).close();
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            acquirer.start();
+            awaitLatch(written);
+
+            locks.close();
+            closed.countDown();
+            acquirer.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
+
+            assertThat(outcome.get()).isInstanceOf(LocksClosedException.class);
+            assertThat(stopped.cluster.deployment(stopped.target).annotations())
+                    .doesNotContainKey(LockFields.HOLDER_ANNOTATION);
+        }
+    }
+
+    private static void sleepUntil(VirtualClock clock, Duration elapsed) throws InterruptedException {
+        LockClock.Wakeup wakeup = clock.newWakeup();
+        long deadline = clock.nanoTime() + elapsed.minus(clock.elapsed()).toNanos();
+        while (clock.nanoTime() < deadline) {
+            wakeup.awaitUntil(deadline);
+        }
+    }
+
+    private static void awaitLatch(CountDownLatch latch) {
+        try {
+            assertThat(latch.await(Timing.scaled(Duration.ofSeconds(10)).toMillis(), TimeUnit.MILLISECONDS))
+                    .isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A backend that runs {@code afterAcquisition} after an acquisition's write applied, before it answers. */
+    private static final class WriteGate extends ForwardingBackend {
+        private final Runnable afterAcquisition;
+
+        WriteGate(FakeBackend delegate, Runnable afterAcquisition) {
+            super(delegate);
+            this.afterAcquisition = afterAcquisition;
+        }
+
+        @Override
+        public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
+                throws InterruptedException {
+            boolean applied = super.compareAndSet(target, expected, desired);
+            if (applied && desired.replicas() == 1 && expected.replicas() == 0) {
+                afterAcquisition.run();
+            }
+            return applied;
+        }
+    }
+
+    /** Forwards everything to a fake client. */
+    private static class ForwardingBackend implements LockBackend {
+        private final FakeBackend delegate;
+
+        ForwardingBackend(FakeBackend delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public LockRecord read(LockTarget target) throws InterruptedException {
+            return delegate.read(target);
+        }
+
+        @Override
+        public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
+                throws InterruptedException {
+            return delegate.compareAndSet(target, expected, desired);
+        }
+
+        @Override
+        public Subscription watch(LockTarget target, Runnable onChange) {
+            return delegate.watch(target, onChange);
+        }
+
+        @Override
+        public void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException {
+            delegate.deletePods(target, podNames);
+        }
+
+        @Override
+        public void recordEvent(LockTarget target, String reason, String message) {
+            delegate.recordEvent(target, reason, message);
+        }
+
+        @Override
+        public LockClock clock() {
+            return delegate.clock();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+}
