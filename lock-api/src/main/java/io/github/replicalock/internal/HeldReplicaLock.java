@@ -87,7 +87,8 @@ final class HeldReplicaLock implements ReplicaLock {
     @Override
     public boolean isHeld() {
         synchronized (this) {
-            if (phase != Phase.HELD) {
+            // Once close() is called the release decides what happened; asking must not declare a loss.
+            if (phase != Phase.HELD || closeCalled) {
                 return false;
             }
         }
