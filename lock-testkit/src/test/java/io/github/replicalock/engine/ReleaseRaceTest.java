@@ -143,6 +143,67 @@ class ReleaseRaceTest {
         }
     }
 
+    /**
+     * KNOWN ENGINE BUG, not fixed (lock-api {@code HeldReplicaLock.isHeld}): a holder whose release
+     * was held up past its lease (a GC pause between sending and hearing the write) is asked {@code
+     * isHeld()} meanwhile: the lease has run out, so {@code isHeld()} marks it lost and runs the
+     * lost-listener; then the release lands (nobody had taken over) and close() returns normally. The
+     * listener must not run for a lock that was released normally; {@code isHeld()} should answer
+     * false without marking the lock lost while a release is under way. (Simulation seed 914 of the
+     * soak run.)
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("known engine bug: isHeld() marks a lock lost while its release is in flight;"
+            + " see docs/reliability.md, known issues")
+    void askingIsHeldWhileAReleaseIsHeldUpPastTheLeaseIsNotALoss() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            VirtualClock clock = fixture.cluster.virtualClock();
+            CountDownLatch releasing = new CountDownLatch(1);
+            CountDownLatch proceed = new CountDownLatch(1);
+            ReplicaLocks locks = fixture.track(ReplicaLocks.builder()
+                    .backend(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
+                    .holder("build-1")
+                    .shutdownHook(false)
+                    .build());
+            ReplicaLock lock = locks.acquire(fixture.target, Duration.ofMinutes(1));
+            AtomicReference<@Nullable LockLostException> told = new AtomicReference<>();
+            lock.onLost(told::set);
+            Thread closer = new Thread(lock::close);
+            closer.start();
+            awaitLatch(releasing);
+
+            sleepUntil(clock, clock.elapsed().plus(Duration.ofSeconds(31)));
+            assertThat(lock.isHeld()).isFalse();
+            proceed.countDown();
+            closer.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
+
+            assertThat(fixture.cluster.deployment(fixture.target).replicas()).isZero();
+            assertThat(told.get()).as("lost-listener after a normal release").isNull();
+        }
+    }
+
+    /** Holds the first release write until told to go on, as a paused process would. */
+    private static final class ReleaseHeldUp extends ForwardingBackend {
+        private final CountDownLatch releasing;
+        private final CountDownLatch proceed;
+
+        ReleaseHeldUp(FakeBackend delegate, CountDownLatch releasing, CountDownLatch proceed) {
+            super(delegate);
+            this.releasing = releasing;
+            this.proceed = proceed;
+        }
+
+        @Override
+        public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
+                throws InterruptedException {
+            if (desired.replicas() == 0) {
+                releasing.countDown();
+                awaitLatch(proceed);
+            }
+            return super.compareAndSet(target, expected, desired);
+        }
+    }
+
     private static void sleepUntil(VirtualClock clock, Duration elapsed) throws InterruptedException {
         LockClock.Wakeup wakeup = clock.newWakeup();
         long deadline = clock.nanoTime() + elapsed.minus(clock.elapsed()).toNanos();
