@@ -143,6 +143,62 @@ class ReleaseRaceTest {
         }
     }
 
+    /**
+     * A holder whose release is held up past its lease (a GC pause between sending and hearing the
+     * write) and is asked {@code isHeld()} meanwhile answers false without declaring a loss: the
+     * release lands (nobody took over), close() returns normally, and the lost-listener never runs.
+     * (Found by simulation seed 914 of the soak run.)
+     */
+    @Test
+    void askingIsHeldWhileAReleaseIsHeldUpPastTheLeaseIsNotALoss() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            VirtualClock clock = fixture.cluster.virtualClock();
+            CountDownLatch releasing = new CountDownLatch(1);
+            CountDownLatch proceed = new CountDownLatch(1);
+            ReplicaLocks locks = fixture.track(ReplicaLocks.builder()
+                    .backend(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
+                    .holder("build-1")
+                    .shutdownHook(false)
+                    .build());
+            ReplicaLock lock = locks.acquire(fixture.target, Duration.ofMinutes(1));
+            AtomicReference<@Nullable LockLostException> told = new AtomicReference<>();
+            lock.onLost(told::set);
+            Thread closer = new Thread(lock::close);
+            closer.start();
+            awaitLatch(releasing);
+
+            sleepUntil(clock, clock.elapsed().plus(Duration.ofSeconds(31)));
+            assertThat(lock.isHeld()).isFalse();
+            proceed.countDown();
+            closer.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
+
+            assertThat(fixture.cluster.deployment(fixture.target).replicas()).isZero();
+            assertThat(told.get()).as("lost-listener after a normal release").isNull();
+        }
+    }
+
+    /** Holds the first release write until told to go on, as a paused process would. */
+    private static final class ReleaseHeldUp extends ForwardingBackend {
+        private final CountDownLatch releasing;
+        private final CountDownLatch proceed;
+
+        ReleaseHeldUp(FakeBackend delegate, CountDownLatch releasing, CountDownLatch proceed) {
+            super(delegate);
+            this.releasing = releasing;
+            this.proceed = proceed;
+        }
+
+        @Override
+        public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
+                throws InterruptedException {
+            if (desired.replicas() == 0) {
+                releasing.countDown();
+                awaitLatch(proceed);
+            }
+            return super.compareAndSet(target, expected, desired);
+        }
+    }
+
     private static void sleepUntil(VirtualClock clock, Duration elapsed) throws InterruptedException {
         LockClock.Wakeup wakeup = clock.newWakeup();
         long deadline = clock.nanoTime() + elapsed.minus(clock.elapsed()).toNanos();
