@@ -2,6 +2,7 @@ package io.github.replicalock.internal;
 
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,9 +15,13 @@ import org.jspecify.annotations.Nullable;
  * Judges expiry on this process's monotonic clock, never on the holder's wall clock: a hold
  * expires when its (holder, token, renewed) has not changed for longer than its lease plus the
  * grace, counted from when this process first saw it.
+ *
+ * <p>Answers are durations from now, never monotonic instants: {@link LockClock#nanoTime()} has an
+ * arbitrary origin, so an instant may be negative or wrap, and "never" must not be an instant that
+ * some clock reaches.
  */
 final class ExpiryTracker {
-    /** A deadline that never comes. */
+    /** The time left of a hold that never expires: longer than any wait anyone asks for. */
     static final long NEVER = Long.MAX_VALUE;
 
     private record Sighting(
@@ -36,10 +41,10 @@ final class ExpiryTracker {
     }
 
     /**
-     * Notes what was read at {@code nowNanos} and returns the monotonic instant at which this hold
-     * expires if nothing changes, or {@link #NEVER}.
+     * Notes what was read at {@code nowNanos} and returns the nanoseconds left until this hold
+     * expires if nothing changes: zero or less once it has expired, {@link #NEVER} if it never does.
      */
-    long observe(LockTarget target, LockFields fields, long nowNanos) {
+    long remainingNanos(LockTarget target, LockFields fields, long nowNanos) {
         if (fields.replicas() != 1) {
             sightings.remove(target);
             return NEVER;
@@ -53,8 +58,13 @@ final class ExpiryTracker {
         if (lease == null) {
             return NEVER;
         }
-        return saturatedAdd(
-                sighting.firstSeenNanos(), lease.plus(options.takeoverGrace()).toNanos());
+        long allowed = LockEngine.saturatedNanos(lease.plus(options.takeoverGrace()));
+        if (allowed == NEVER) {
+            return NEVER;
+        }
+        // A difference of two readings of one monotonic clock is right whatever its origin.
+        long elapsed = nowNanos - sighting.firstSeenNanos();
+        return allowed - elapsed;
     }
 
     private @Nullable Duration leaseOf(LockFields fields) {
@@ -67,10 +77,5 @@ final class ExpiryTracker {
 
     void forget(LockTarget target) {
         sightings.remove(target);
-    }
-
-    private static long saturatedAdd(long a, long b) {
-        long sum = a + b;
-        return ((a ^ sum) & (b ^ sum)) < 0 ? NEVER : sum;
     }
 }

@@ -149,6 +149,17 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     private void renew() {
+        if (!engine.tryEnterBackend()) {
+            return; // ReplicaLocks.close() has released every lock and closed the backend
+        }
+        try {
+            renewEntered();
+        } finally {
+            engine.leaveBackend();
+        }
+    }
+
+    private void renewEntered() {
         LockFields current;
         synchronized (this) {
             if (phase != Phase.HELD || closeCalled) {
@@ -232,7 +243,14 @@ final class HeldReplicaLock implements ReplicaLock {
         }
         engine.forget(this);
         log.warn("{}", exception.getMessage());
-        engine.backend.recordEvent(target, "Lost", String.valueOf(exception.getMessage()));
+        // isHeld() can get here from any thread, even after ReplicaLocks.close() closed the backend.
+        if (engine.tryEnterBackend()) {
+            try {
+                engine.backend.recordEvent(target, "Lost", String.valueOf(exception.getMessage()));
+            } finally {
+                engine.leaveBackend();
+            }
+        }
         for (Consumer<LockLostException> listener : listeners) {
             try {
                 listener.accept(exception);
@@ -318,6 +336,18 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     private void release(boolean waitForGone) {
+        // Every lock's release has begun (closeCalled) before ReplicaLocks.close() lets the backend go.
+        if (!engine.tryEnterBackend()) {
+            throw new LockException(target, "released after its ReplicaLocks was closed");
+        }
+        try {
+            releaseEntered(waitForGone);
+        } finally {
+            engine.leaveBackend();
+        }
+    }
+
+    private void releaseEntered(boolean waitForGone) {
         LockFields current;
         synchronized (this) {
             cancelRenewal();
@@ -364,7 +394,7 @@ final class HeldReplicaLock implements ReplicaLock {
     private void awaitPodsGone() {
         LockClock clock = engine.clock;
         Duration timeout = engine.options.releaseTimeout();
-        long deadline = clock.nanoTime() + timeout.toNanos();
+        long deadline = clock.nanoTime() + LockEngine.saturatedNanos(timeout);
         Wakeup wakeup = clock.newWakeup();
         try (Subscription watch = engine.backend.watch(target, wakeup::signal)) {
             while (true) {
@@ -377,10 +407,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 if (now - deadline >= 0) {
                     throw new ReleaseTimeoutException(target, timeout, LockStates.podNames(record.pods()));
                 }
-                long wakeAt = watch.isConnected()
-                        ? deadline
-                        : Math.min(deadline, now + engine.jittered(engine.options.fallbackPollInterval()));
-                wakeup.awaitUntil(wakeAt);
+                engine.awaitChange(wakeup, watch, now, deadline, Long.MAX_VALUE);
             }
         } catch (LockTargetNotFoundException e) {
             // Deleted with its pods: nothing left to wait for.

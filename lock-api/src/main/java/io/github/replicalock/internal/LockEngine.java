@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -48,6 +49,10 @@ public final class LockEngine implements AutoCloseable {
     // Threads blocked in acquire or a ready wait, woken by close() so that they stop at once.
     private final Set<Wakeup> waiting = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
+    // Acquisitions, releases and renewals in progress, plus one for the engine until close(). The
+    // backend closes when this reaches zero: an acquisition still writing when close() is called
+    // must be able to give back what it wrote, through a backend that is still open.
+    private final AtomicInteger backendUsers = new AtomicInteger(1);
     private final @Nullable Thread shutdownHook;
 
     public LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
@@ -76,6 +81,7 @@ public final class LockEngine implements AutoCloseable {
 
     public LockStatus status(LockTarget target) {
         Objects.requireNonNull(target, "target must not be null");
+        enterBackend(target);
         try {
             return LockStates.status(target, backend.read(target));
         } catch (LockTargetNotFoundException e) {
@@ -85,20 +91,27 @@ public final class LockEngine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LockException(target, "interrupted while reading the lock's status", e);
+        } finally {
+            leaveBackend();
         }
     }
 
     public Optional<ReplicaLock> tryAcquire(LockTarget target) throws InterruptedException {
         Objects.requireNonNull(target, "target must not be null");
-        ensureOpen(target);
-        LockRecord record = backend.read(target);
-        LockStates.requireLock(target, record);
-        HeldReplicaLock lock = attempt(target, record, clock.nanoTime());
-        if (lock == null) {
-            log.debug("{}: not acquired, {}", target, LockStates.status(target, record));
-            return Optional.empty();
+        enterBackend(target);
+        try {
+            ensureOpen(target);
+            LockRecord record = backend.read(target);
+            LockStates.requireLock(target, record);
+            HeldReplicaLock lock = attempt(target, record, clock.nanoTime());
+            if (lock == null) {
+                log.debug("{}: not acquired, {}", target, LockStates.status(target, record));
+                return Optional.empty();
+            }
+            return Optional.of(awaitReady(lock));
+        } finally {
+            leaveBackend();
         }
-        return Optional.of(awaitReady(lock));
     }
 
     public ReplicaLock acquire(LockTarget target, Duration timeout) throws InterruptedException {
@@ -107,8 +120,8 @@ public final class LockEngine implements AutoCloseable {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException(target + ": acquire timeout must be positive, got " + timeout);
         }
-        ensureOpen(target);
-        long deadline = clock.nanoTime() + timeout.toNanos();
+        enterBackend(target);
+        long deadline = clock.nanoTime() + saturatedNanos(timeout);
         Wakeup wakeup = clock.newWakeup();
         waiting.add(wakeup);
         // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
@@ -117,6 +130,7 @@ public final class LockEngine implements AutoCloseable {
             return awaitReady(lock, wakeup, watch);
         } finally {
             waiting.remove(wakeup);
+            leaveBackend();
         }
     }
 
@@ -138,12 +152,8 @@ public final class LockEngine implements AutoCloseable {
             if (now - deadline >= 0) {
                 throw new LockTimeoutException(target, timeout, LockStates.status(target, record));
             }
-            long wakeAt = Math.min(deadline, expiry.observe(target, record.fields(), now));
-            if (!watch.isConnected()) {
-                wakeAt = Math.min(wakeAt, now + jittered(options.fallbackPollInterval()));
-            }
             log.debug("{}: waiting, {}", target, LockStates.status(target, record));
-            wakeup.awaitUntil(wakeAt);
+            awaitChange(wakeup, watch, now, deadline, expiry.remainingNanos(target, record.fields(), now));
         }
     }
 
@@ -151,7 +161,7 @@ public final class LockEngine implements AutoCloseable {
     private @Nullable HeldReplicaLock attempt(LockTarget target, LockRecord record, long nowNanos)
             throws InterruptedException {
         LockFields observed = record.fields();
-        long expiresAt = expiry.observe(target, observed, nowNanos);
+        long expiresIn = expiry.remainingNanos(target, observed, nowNanos);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
             HeldReplicaLock lock = write(target, observed, List.of());
@@ -163,7 +173,7 @@ public final class LockEngine implements AutoCloseable {
             return lock;
         }
         boolean held = state == LockState.STARTING || state == LockState.ACTIVE;
-        if (held && nowNanos - expiresAt >= 0 && !holdsInThisProcess(target)) {
+        if (held && expiresIn <= 0 && !holdsInThisProcess(target)) {
             // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
             List<String> recycled =
                     record.pods().stream().map(PodSnapshot::name).toList();
@@ -254,7 +264,7 @@ public final class LockEngine implements AutoCloseable {
             throws InterruptedException {
         LockTarget target = lock.target();
         Set<String> excluded = Set.copyOf(lock.recycledPods());
-        long deadline = clock.nanoTime() + options.readyTimeout().toNanos();
+        long deadline = clock.nanoTime() + saturatedNanos(options.readyTimeout());
         try {
             if (!excluded.isEmpty()) {
                 backend.deletePods(target, excluded);
@@ -287,10 +297,7 @@ public final class LockEngine implements AutoCloseable {
                                     + options.readyTimeout() + ": " + reason + "; releasing");
                     throw new PodNotReadyException(target, options.readyTimeout(), reason);
                 }
-                long wakeAt = watch.isConnected()
-                        ? deadline
-                        : Math.min(deadline, now + jittered(options.fallbackPollInterval()));
-                wakeup.awaitUntil(wakeAt);
+                awaitChange(wakeup, watch, now, deadline, Long.MAX_VALUE);
             }
         } catch (InterruptedException e) {
             lock.rollBack(e, false);
@@ -309,9 +316,65 @@ public final class LockEngine implements AutoCloseable {
         return List.copyOf(held);
     }
 
+    /** Registers a use of the backend, or throws if close() has closed it. */
+    private void enterBackend(LockTarget target) {
+        if (!tryEnterBackend()) {
+            throw new LocksClosedException(target, holder);
+        }
+        if (closed.get()) {
+            leaveBackend();
+            throw new LocksClosedException(target, holder);
+        }
+    }
+
+    /** Registers a use of the backend; false once it is closed. Pair with {@link #leaveBackend()}. */
+    boolean tryEnterBackend() {
+        int users;
+        do {
+            users = backendUsers.get();
+            if (users == 0) {
+                return false;
+            }
+        } while (!backendUsers.compareAndSet(users, users + 1));
+        return true;
+    }
+
+    void leaveBackend() {
+        if (backendUsers.decrementAndGet() == 0) {
+            try {
+                backend.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the lock backend of '{}' failed", holder, e);
+            }
+        }
+    }
+
     private void ensureOpen(LockTarget target) {
         if (closed.get()) {
             throw new LocksClosedException(target, holder);
+        }
+    }
+
+    /**
+     * Sleeps until the watch signals a change, the deadline passes or {@code limitNanos} have
+     * passed, polling while the watch is down. Compares durations, never instants: a monotonic
+     * clock's instants may be negative or wrap.
+     */
+    void awaitChange(Wakeup wakeup, Subscription watch, long nowNanos, long deadlineNanos, long limitNanos)
+            throws InterruptedException {
+        long wait = Math.min(deadlineNanos - nowNanos, limitNanos);
+        if (!watch.isConnected()) {
+            wait = Math.min(wait, jittered(options.fallbackPollInterval()));
+        }
+        wakeup.awaitUntil(nowNanos + wait);
+    }
+
+    /** Nanoseconds in {@code duration}, or {@link Long#MAX_VALUE} for longer than 292 years. */
+    static long saturatedNanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        } catch (ArithmeticException longerThan292Years) {
+            return Long.MAX_VALUE;
         }
     }
 
@@ -340,7 +403,8 @@ public final class LockEngine implements AutoCloseable {
                 log.warn("{}: while closing ReplicaLocks of '{}': {}", lock.target(), holder, e.getMessage());
             }
         }
-        backend.close();
+        // Closes the backend now, or when the last acquisition still in flight has given back what it wrote.
+        leaveBackend();
     }
 
     private void releaseAllOnShutdown() {

@@ -26,50 +26,78 @@ class ExpiryTrackerTest {
         // The holder's wall clock says it renewed long ago; only our own observation counts.
         LockFields fields = held("a", 3, WALL.minusSeconds(3600));
 
-        assertThat(tracker.observe(TARGET, fields, 100 * SECOND)).isEqualTo(135 * SECOND);
-        assertThat(tracker.observe(TARGET, fields, 120 * SECOND)).isEqualTo(135 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, fields, 100 * SECOND)).isEqualTo(35 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, fields, 120 * SECOND)).isEqualTo(15 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, fields, 140 * SECOND)).isEqualTo(-5 * SECOND);
     }
 
     @Test
     void aRenewalRestartsTheCount() {
-        tracker.observe(TARGET, held("a", 3, WALL), 0);
+        tracker.remainingNanos(TARGET, held("a", 3, WALL), 0);
 
-        assertThat(tracker.observe(TARGET, held("a", 3, WALL.plusSeconds(10)), 10 * SECOND))
-                .isEqualTo(45 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, held("a", 3, WALL.plusSeconds(10)), 10 * SECOND))
+                .isEqualTo(35 * SECOND);
     }
 
     @Test
     void aNewTokenOrHolderRestartsTheCount() {
-        tracker.observe(TARGET, held("a", 3, WALL), 0);
+        tracker.remainingNanos(TARGET, held("a", 3, WALL), 0);
 
-        assertThat(tracker.observe(TARGET, held("a", 4, WALL), 7 * SECOND)).isEqualTo(42 * SECOND);
-        assertThat(tracker.observe(TARGET, held("b", 4, WALL), 8 * SECOND)).isEqualTo(43 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, held("a", 4, WALL), 7 * SECOND))
+                .isEqualTo(35 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, held("b", 4, WALL), 8 * SECOND))
+                .isEqualTo(35 * SECOND);
     }
 
     @Test
     void legacyHoldersNeverExpireUnlessAForeignLeaseIsConfigured() {
         LockFields legacy = new LockFields(1, null, 0, null, null, null);
 
-        assertThat(tracker.observe(TARGET, legacy, 0)).isEqualTo(ExpiryTracker.NEVER);
+        assertThat(tracker.remainingNanos(TARGET, legacy, 0)).isEqualTo(ExpiryTracker.NEVER);
 
         ExpiryTracker withForeignLease = new ExpiryTracker(LockOptions.builder()
                 .foreignLease(Duration.ofMinutes(1))
                 .takeoverGrace(Duration.ofSeconds(5))
                 .build());
-        assertThat(withForeignLease.observe(TARGET, legacy, 0)).isEqualTo(65 * SECOND);
+        assertThat(withForeignLease.remainingNanos(TARGET, legacy, 0)).isEqualTo(65 * SECOND);
     }
 
     @Test
     void freeLocksAreForgotten() {
-        tracker.observe(TARGET, held("a", 3, WALL), 0);
-        tracker.observe(TARGET, LockFields.free(3), 50 * SECOND);
+        tracker.remainingNanos(TARGET, held("a", 3, WALL), 0);
+        tracker.remainingNanos(TARGET, LockFields.free(3), 50 * SECOND);
 
-        assertThat(tracker.observe(TARGET, held("a", 3, WALL), 60 * SECOND)).isEqualTo(95 * SECOND);
+        assertThat(tracker.remainingNanos(TARGET, held("a", 3, WALL), 60 * SECOND))
+                .isEqualTo(35 * SECOND);
     }
 
     @Test
-    void farFutureSightingsSaturateInsteadOfOverflowing() {
-        assertThat(tracker.observe(TARGET, held("a", 1, WALL), Long.MAX_VALUE - SECOND))
-                .isEqualTo(ExpiryTracker.NEVER);
+    void countsOnlyDifferencesSoAnyClockOriginWorks() {
+        long[] origins = {Long.MIN_VALUE, -(1L << 62), -1, 0, Long.MAX_VALUE - 10 * SECOND, Long.MAX_VALUE};
+        for (long origin : origins) {
+            ExpiryTracker fresh = new ExpiryTracker(
+                    LockOptions.builder().takeoverGrace(Duration.ofSeconds(5)).build());
+            LockFields fields = held("a", 1, WALL);
+            LockFields legacy = new LockFields(1, null, 0, null, null, null);
+            LockTarget shell = LockTarget.of("apps", "shell-held");
+
+            fresh.remainingNanos(TARGET, fields, origin);
+            fresh.remainingNanos(shell, legacy, origin);
+
+            // 40 s later: past the 30 s lease and 5 s grace, even where origin + 40 s wraps.
+            assertThat(fresh.remainingNanos(TARGET, fields, origin + 40 * SECOND))
+                    .as("origin %d", origin)
+                    .isEqualTo(-5 * SECOND);
+            assertThat(fresh.remainingNanos(shell, legacy, origin + 40 * SECOND))
+                    .as("origin %d", origin)
+                    .isEqualTo(ExpiryTracker.NEVER);
+        }
+    }
+
+    @Test
+    void aLeaseTooLongForNanosecondsNeverExpires() {
+        LockFields centuries = new LockFields(1, "a", 1, WALL, WALL, Duration.ofDays(365L * 1000));
+
+        assertThat(tracker.remainingNanos(TARGET, centuries, 0)).isEqualTo(ExpiryTracker.NEVER);
     }
 }

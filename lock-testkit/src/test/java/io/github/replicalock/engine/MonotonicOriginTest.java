@@ -13,27 +13,22 @@ import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.FakeBackend;
 import java.time.Duration;
 import java.time.Instant;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link LockClock#nanoTime()} has an arbitrary origin, as {@link System#nanoTime()}'s: it may be
  * negative, or close to overflowing. Expiry must depend on differences only.
  *
- * <p>KNOWN ENGINE BUG, not fixed (lock-api {@code ExpiryTracker} and {@code LockEngine.attempt}),
- * found by the protocol simulation when it gave each client a random monotonic origin: "never
- * expires" is the sentinel {@code Long.MAX_VALUE}, compared as {@code now - expiresAt >= 0}. With a
- * negative {@code now} that difference overflows to a positive number, so a hold that never
- * expires (the shell pipeline's) counts as expired and is taken over at once. And {@code
- * ExpiryTracker.saturatedAdd} turns a deadline that wraps past {@code Long.MAX_VALUE} into that
- * sentinel, so near the top of the range an expired hold is not taken over until the clock wraps.
- * HotSpot on Linux starts {@code System.nanoTime()} at boot, so neither happens there; a custom
- * {@link LockClock} or another JVM may. The simulation keeps origins in [0, 10^18) until it is fixed.
+ * <p>Found by the protocol simulation when it gave each client a random monotonic origin: "never
+ * expires" was the instant {@code Long.MAX_VALUE}, compared as {@code now - expiresAt >= 0}, so with
+ * a negative {@code now} a hold that never expires (the shell pipeline's) counted as expired and was
+ * taken over at once; and a deadline that wrapped past {@code Long.MAX_VALUE} saturated to that
+ * "never". The engine now works in durations from now. The simulation draws origins from the whole
+ * range, near both ends included.
  */
 class MonotonicOriginTest {
 
     @Test
-    @Disabled("known engine bug: expiry compares against a Long.MAX_VALUE sentinel; see docs/reliability.md")
     void aShellHoldIsNeverTakenOverWhateverTheClocksOrigin() throws Exception {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
             fixture.cluster.scale(NAMESPACE, NAME, 1); // the shell pipeline holds it, forever by default
@@ -46,7 +41,6 @@ class MonotonicOriginTest {
     }
 
     @Test
-    @Disabled("known engine bug: ExpiryTracker saturates a deadline past Long.MAX_VALUE; see docs/reliability.md")
     void anAbandonedHoldIsTakenOverAfterItsLeaseWhateverTheClocksOrigin() throws Exception {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
             FakeBackend crashed = fixture.cluster.backend("build-1");

@@ -45,11 +45,6 @@ class ProtocolSimulationTest {
      * one is printed with its replay command, to be replayed with the threads' stacks.
      */
     static final Map<String, Pattern> KNOWN_ENGINE_BUGS = Map.of(
-            "ReplicaLocks.close() closes the backend under an in-flight acquisition"
-                    + " (ReleaseRaceTest.closingWhileAnAcquisitionWritesGivesATypedExceptionAndLeavesNothingHeld)",
-            Pattern.compile(
-                    "(acquire threw java.lang.IllegalStateException|IllegalStateException left token \\d+ held):"
-                            + " the fake backend '[^']+' is closed"),
             // Not the engine's: seen twice in about 16,000 seeds run in parallel, never in a replay. Two
             // waiters of one seed were not woken at their deadlines, until the run's two-hour guard.
             "virtual time stalled (testkit, under investigation; see docs/reliability.md)",

@@ -116,7 +116,8 @@ final class ClientClock implements LockClock {
 
             @Override
             public boolean awaitUntil(long deadlineNanos) throws InterruptedException {
-                return inner.awaitUntil(saturatedSubtract(deadlineNanos, monotonicOffset));
+                // Wrapping, as System.nanoTime's instants do: only differences between them mean anything.
+                return inner.awaitUntil(deadlineNanos - monotonicOffset);
             }
         };
     }
@@ -204,11 +205,6 @@ final class ClientClock implements LockClock {
         } catch (InterruptedException | IllegalStateException e) {
             // Stopped, or the clock was closed under us (the watchdog): nothing more to run.
         }
-    }
-
-    private static long saturatedSubtract(long a, long b) {
-        long difference = a - b;
-        return ((a ^ b) & (a ^ difference)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : difference;
     }
 
     private final class Task implements Cancellable {

@@ -180,9 +180,15 @@ public final class SimulationPlan {
             wallSkewNanos[i] = skewed
                     ? Duration.ofMillis(random.nextLong(-3_600_000, 3_600_001)).toNanos()
                     : 0;
-            // Any origin, as System.nanoTime's is arbitrary; but not negative or near overflow, where
-            // the engine's expiry arithmetic breaks (see docs/reliability.md, known issues).
-            monotonicOffsetNanos[i] = random.nextLong(0, 1_000_000_000_000_000_000L);
+            // Any origin, as System.nanoTime's is arbitrary: negative, and close enough to either end of
+            // the range that instants a few minutes on wrap.
+            monotonicOffsetNanos[i] = switch (random.nextInt(4)) {
+                case 0 ->
+                    Long.MAX_VALUE - random.nextLong(Duration.ofMinutes(10).toNanos());
+                case 1 ->
+                    Long.MIN_VALUE + random.nextLong(Duration.ofMinutes(10).toNanos());
+                default -> random.nextLong();
+            };
         }
         List<List<Op>> plannedScripts = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
