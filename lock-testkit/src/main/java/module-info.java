@@ -11,6 +11,8 @@
  */
 module io.github.replicalock.testkit {
     requires transitive io.github.replicalock.api;
+    // VirtualTime asks who owns the lock a participant is blocked on.
+    requires java.management;
     // Optional at run time: only the extension and the contract suite use them, and their users
     // bring them. Transitive because the extension's signatures show JUnit types.
     requires static transitive org.junit.jupiter.api;

@@ -23,7 +23,10 @@ import java.util.Objects;
  *   <li>no thread that has used this clock or its fake cluster (a <em>participant</em>) is
  *       running ({@link Thread.State#RUNNABLE}): a test thread busy asserting or a build thread
  *       preempted on a loaded machine holds time still, however long it takes; threads blocked or
- *       waiting on anything, a real {@code Thread.sleep} included, count as idle;
+ *       waiting on anything, a real {@code Thread.sleep} included, count as idle, except a thread
+ *       waiting for a lock (a monitor or a {@code java.util.concurrent} lock) held by a thread that
+ *       is not a participant (another test's thread writing to {@code System.err}, say) or just
+ *       released, and a thread queued for the clock's own lock: those are about to run;
  *   <li>no task is due or running, unless the running task waits on this clock, and every waiter
  *       that time or a signal woke has resumed;
  *   <li>nobody has touched the clock (read it, scheduled, signalled, waited) or the fake cluster
@@ -163,6 +166,15 @@ public final class VirtualClock implements LockClock, AutoCloseable {
      */
     public int waitingThreads() {
         return time.waitingThreads();
+    }
+
+    /**
+     * A multi-line snapshot for diagnosing a stall or a hang: virtual time, what keeps the clock
+     * busy, every pending deadline (timers, and waits with the waiting thread's name) and every
+     * participant with its {@link Thread.State}. Reading it is not activity.
+     */
+    public String diagnostics() {
+        return time.diagnostics();
     }
 
     /** The exceptions scheduled tasks have thrown, oldest first. */

@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -362,6 +364,79 @@ class VirtualClockTest {
             participant.get(10, TimeUnit.SECONDS);
 
             await().until(() -> clock.elapsed().equals(Duration.ofSeconds(60)));
+        }
+    }
+
+    @Test
+    void autoAdvanceWaitsForAParticipantBlockedOnAMonitorHeldByAnOutsider() throws Exception {
+        Object monitor = new Object();
+        assertTimeHeldWhileAParticipantIsBlockedByAnOutsider(
+                hold -> {
+                    synchronized (monitor) {
+                        hold.run();
+                    }
+                },
+                Thread.State.BLOCKED);
+    }
+
+    @Test
+    void autoAdvanceWaitsForAParticipantBlockedOnALockHeldByAnOutsider() throws Exception {
+        ReentrantLock lock = new ReentrantLock();
+        assertTimeHeldWhileAParticipantIsBlockedByAnOutsider(
+                hold -> {
+                    lock.lock();
+                    try {
+                        hold.run();
+                    } finally {
+                        lock.unlock();
+                    }
+                },
+                Thread.State.WAITING);
+    }
+
+    /**
+     * The parallel protocol simulation's stall: a thread of one seed waits for a lock that a thread
+     * outside the clock holds (another seed's thread writing to {@code System.err}, say). It is not
+     * waiting for virtual time, so time must not jump to the next deadline (the two-hour guard).
+     */
+    private void assertTimeHeldWhileAParticipantIsBlockedByAnOutsider(
+            Consumer<Runnable> underLock, Thread.State blockedState) throws Exception {
+        try (VirtualClock clock = VirtualClock.autoAdvancing()) {
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            // Never touches the clock: not a participant.
+            Future<?> outsider = threads.submit(() -> underLock.accept(() -> {
+                held.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+            LockClock.Wakeup wakeup = clock.newWakeup();
+            AtomicReference<Thread> participantThread = new AtomicReference<>();
+            Future<?> participant = threads.submit(() -> {
+                participantThread.set(Thread.currentThread());
+                clock.nanoTime(); // a participant
+                underLock.accept(() -> {}); // a log line, say
+                wakeup.signal();
+            });
+            await().until(() ->
+                    participantThread.get() != null && participantThread.get().getState() == blockedState);
+            // The simulation's two-hour guard: the only deadline, so a wrong jump goes straight to it.
+            Future<Boolean> waiter = threads.submit(() -> wakeup.awaitUntil(clock.nanoTime() + 7200 * SECOND));
+            await().during(Duration.ofMillis(100))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> clock.elapsed().isZero());
+            release.countDown();
+
+            assertThat(waiter.get(10, TimeUnit.SECONDS))
+                    .as("signalled before its deadline")
+                    .isTrue();
+            participant.get(10, TimeUnit.SECONDS);
+            outsider.get(10, TimeUnit.SECONDS);
+            assertThat(clock.elapsed()).isZero();
         }
     }
 

@@ -50,6 +50,7 @@ import org.jspecify.annotations.Nullable;
  * clients believe. One use per instance.
  */
 public final class SimulationRun {
+    private static final System.Logger LOG = System.getLogger(SimulationRun.class.getName());
     private static final String NAMESPACE = "sim";
     private static final String NAME = "builder";
     private static final int MAX_VIOLATIONS = 20;
@@ -77,6 +78,7 @@ public final class SimulationRun {
     /** When the last "told within a lease" check runs, on the shared clock. */
     private volatile long lastStaleCheck = Long.MIN_VALUE;
 
+    private volatile @Nullable Thread chaosThread;
     private @Nullable VirtualClock clock;
     private @Nullable FakeCluster cluster;
     private @Nullable LockTarget target;
@@ -122,10 +124,7 @@ public final class SimulationRun {
         }
         Map<String, Long> counted = new TreeMap<>();
         counts.forEach((k, v) -> counted.put(k, v.sum()));
-        List<String> lines;
-        synchronized (trace) {
-            lines = List.copyOf(trace);
-        }
+        List<String> lines = traceLines();
         return new SimulationReport(
                 plan.seed, plan.describe(), violations, counted, plan.operations(), time.elapsed(), lines);
     }
@@ -150,12 +149,19 @@ public final class SimulationRun {
         }
         Thread chaos = new Thread(() -> chaos(started), "simulation-chaos");
         chaos.setDaemon(true);
+        chaosThread = chaos;
         chaos.start();
         LockClock.Wakeup allDone = Objects.requireNonNull(finished);
         while (running.get() > 0) {
             if (!allDone.awaitUntil(horizon)) {
+                String state = "\n" + time.diagnostics() + threadDump();
                 violation("stalled: virtual time reached " + HORIZON + " with " + running.get() + " threads busy"
-                        + threadDump());
+                        + state);
+                // Also in the log: a run that counts the stall apart prints the seed in one line only.
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "simulation seed " + plan.seed + " stalled: virtual time reached " + HORIZON + state
+                                + "\n  trace (latest last):\n    " + String.join("\n    ", traceLines()));
                 return;
             }
         }
@@ -767,7 +773,7 @@ public final class SimulationRun {
             if (!done.await(realTimeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
                 watchdogFired = true;
                 violation("hung: no verdict after " + realTimeLimit + " of real time, at virtual " + time.elapsed()
-                        + threadDump());
+                        + "\n" + time.diagnostics() + threadDump());
                 time.close();
             }
         } catch (InterruptedException e) {
@@ -783,6 +789,10 @@ public final class SimulationRun {
             threads.add(client.thread);
             threads.add(client.clientClock.thread());
         }
+        Thread chaos = chaosThread;
+        if (chaos != null) {
+            threads.add(chaos);
+        }
         for (Thread t : threads) {
             dump.append("\n  ").append(t.getName()).append(' ').append(t.getState());
             for (StackTraceElement frame : t.getStackTrace()) {
@@ -790,6 +800,12 @@ public final class SimulationRun {
             }
         }
         return dump.toString();
+    }
+
+    private List<String> traceLines() {
+        synchronized (trace) {
+            return List.copyOf(trace);
+        }
     }
 
     private void violation(String what) {

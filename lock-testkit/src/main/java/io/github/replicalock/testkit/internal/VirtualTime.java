@@ -2,18 +2,24 @@ package io.github.replicalock.testkit.internal;
 
 import io.github.replicalock.spi.LockClock;
 import java.lang.System.Logger.Level;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.AbstractOwnableSynchronizer;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,6 +49,19 @@ public final class VirtualTime implements AutoCloseable {
     static final long NANO_ORIGIN = 1_000_000_000_000L;
 
     private static final LockClock.Cancellable NOT_SCHEDULED = () -> {};
+
+    /** Who owns the lock a participant is blocked on; asked only when one is. */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    /**
+     * How long a participant parked on a {@code java.util.concurrent} lock that nobody owns still
+     * counts as running: the lock was just released and the thread waits for a core (on a loaded
+     * machine, milliseconds), unless it is a latch or a shared lock, which it waits on for good.
+     */
+    private static final long UNOWNED_LOCK_GRACE_NANOS = Duration.ofMillis(50).toNanos();
+
+    /** Pending deadlines listed by {@link #diagnostics()}. */
+    private static final int MAX_DIAGNOSED = 40;
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when something is registered: the driver blocks on it when nothing is pending. */
@@ -83,6 +102,13 @@ public final class VirtualTime implements AutoCloseable {
 
     /** Virtual nanoseconds since the start. Written under the lock, read without it. */
     private volatile long elapsed;
+
+    /**
+     * Participants found parked on a {@code java.util.concurrent} lock with no owner at the last
+     * check: how many times each had parked then, and since when (real time; see {@link
+     * #heldUpByOutsider}); lock held.
+     */
+    private final Map<Long, long[]> parkedOnUnownedLock = new HashMap<>();
 
     private long sequence;
     private int waitingThreads;
@@ -149,24 +175,115 @@ public final class VirtualTime implements AutoCloseable {
     }
 
     /**
-     * True if a participant other than the caller is running. The runner is not a participant:
-     * {@link #busy()} accounts for it precisely.
+     * True if a participant other than the caller is running, or only seems idle: it waits for a
+     * lock (a monitor, or a {@code java.util.concurrent} lock) that no thread of this clock holds.
+     * The runner is not a participant: {@link #busy()} accounts for it precisely.
+     *
+     * <p>A participant blocked on a lock counts as idle only if the lock's owner is a participant
+     * or the task runner (that one is judged by itself: time moves when it waits on the clock while
+     * holding the lock). If the owner is a thread outside this clock (another test's or seed's
+     * thread writing to {@code System.err}, say), the participant is not waiting for virtual time at
+     * all: before this check, such a moment let time jump to the next deadline, which in the
+     * parallel protocol simulation was the run's two-hour guard. Threads queued for this clock's
+     * own lock are checked by {@link #quiet(long)}.
      */
     private boolean participantRunning() {
         Thread self = Thread.currentThread();
+        boolean running = false;
+        List<Thread> onLocks = null;
         for (Iterator<Thread> it = participants.iterator(); it.hasNext(); ) {
             Thread thread = it.next();
             if (thread == self) {
                 continue;
             }
             Thread.State state = thread.getState();
+            if (state == Thread.State.BLOCKED
+                    || (state != Thread.State.RUNNABLE
+                            && LockSupport.getBlocker(thread) instanceof AbstractOwnableSynchronizer)) {
+                if (onLocks == null) {
+                    onLocks = new ArrayList<>(2);
+                }
+                onLocks.add(thread);
+                continue;
+            }
+            // Not parked on a lock (any more): its grace, if any, starts afresh next time.
+            parkedOnUnownedLock.remove(thread.getId());
             if (state == Thread.State.TERMINATED) {
                 it.remove();
             } else if (state == Thread.State.RUNNABLE) {
+                running = true;
+            }
+        }
+        return running || (onLocks != null && heldUpByOutsider(onLocks));
+    }
+
+    /**
+     * True if one of these threads, found blocked on a monitor or parked on an ownable lock, waits
+     * for a lock held by a thread that is neither a participant nor the runner, or for a monitor
+     * just released (it is about to run).
+     */
+    private boolean heldUpByOutsider(List<Thread> onLocks) {
+        long[] ids = new long[onLocks.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = onLocks.get(i).getId();
+        }
+        boolean heldUp = false;
+        long now = System.nanoTime();
+        for (ThreadInfo info : THREADS.getThreadInfo(ids)) {
+            if (info == null) {
+                continue; // terminated meanwhile
+            }
+            if (info.getThreadState() == Thread.State.RUNNABLE) {
+                // It got its lock since its state was read.
+                parkedOnUnownedLock.remove(info.getThreadId());
+                heldUp = true;
+                continue;
+            }
+            long owner = info.getLockOwnerId();
+            if (owner == -1) {
+                if (info.getThreadState() == Thread.State.BLOCKED) {
+                    heldUp = true; // a monitor just released: its next owner is about to run
+                } else {
+                    // A java.util.concurrent lock just released (its next owner is about to run, as
+                    // soon as it gets a core), or one held in shared mode (a latch): running for a
+                    // grace period, idle if still parked so after it.
+                    // The same park as last time only if the thread has not parked since.
+                    long[] seen = parkedOnUnownedLock.get(info.getThreadId());
+                    if (seen == null || seen[0] != info.getWaitedCount()) {
+                        seen = new long[] {info.getWaitedCount(), now};
+                        parkedOnUnownedLock.put(info.getThreadId(), seen);
+                    }
+                    heldUp |= now - seen[1] < UNOWNED_LOCK_GRACE_NANOS;
+                }
+            } else {
+                parkedOnUnownedLock.remove(info.getThreadId());
+                heldUp |= !isOurs(owner);
+            }
+        }
+        return heldUp;
+    }
+
+    private boolean isOurs(long threadId) {
+        if (threadId == runner.getId()) {
+            return true;
+        }
+        for (Thread participant : participants) {
+            if (participant.getId() == threadId) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * The driver's and {@link #advance}'s last check before moving time, lock held: nothing is
+     * busy, no thread is queued for this clock's lock (it is about to schedule, signal or wait, and
+     * it may not have touched the clock since the quiet period began: it is parked, so it does not
+     * look like a running participant), no participant is running, and nobody touched the clock
+     * since {@code seen}; read last, so that a touch during the other checks is seen.
+     */
+    private boolean quiet(long seen) {
+        return !busy() && !lock.hasQueuedThreads() && !participantRunning() && activity.get() == seen;
     }
 
     /** How many threads are blocked in a wait on this clock; an inspection, not activity. */
@@ -181,6 +298,64 @@ public final class VirtualTime implements AutoCloseable {
 
     public List<Throwable> taskFailures() {
         return List.copyOf(taskFailures);
+    }
+
+    /**
+     * A snapshot for diagnosing a stall: virtual time, what keeps the clock busy, every pending
+     * deadline (with the waiting thread's name) and every participant with its state. An
+     * inspection, not activity.
+     */
+    public String diagnostics() {
+        lock.lock();
+        try {
+            StringBuilder s = new StringBuilder("virtual clock at +")
+                    .append(Duration.ofNanos(elapsed))
+                    .append(closed ? " (closed)" : "")
+                    .append(driver != null ? ", auto-advancing" : ", manual")
+                    .append(", quiet period ")
+                    .append(Duration.ofNanos(quietNanos))
+                    .append(", activity count ")
+                    .append(activity.get())
+                    .append("; busy ")
+                    .append(busy())
+                    .append(" (woken waiters not resumed ")
+                    .append(wokenWaiters)
+                    .append(", task runner ")
+                    .append(runnerRunning ? (runnerWaitingOnClock ? "waits on the clock" : "runs a task") : "idle")
+                    .append(", due tasks ")
+                    .append(due.size())
+                    .append("), threads blocked in a wait ")
+                    .append(waitingThreads)
+                    .append(", threads queued for the clock's lock ")
+                    .append(lock.getQueueLength());
+            s.append("\n  pending deadlines (").append(pending.size()).append("):");
+            int shown = 0;
+            for (Pending p : pending) {
+                if (shown++ == MAX_DIAGNOSED) {
+                    s.append("\n    ...");
+                    break;
+                }
+                s.append("\n    +")
+                        .append(Duration.ofNanos(p.deadline))
+                        .append(' ')
+                        .append(p);
+            }
+            s.append("\n  participants (").append(participants.size()).append("):");
+            for (Thread t : participants) {
+                s.append("\n    ").append(t.getName()).append(' ').append(t.getState());
+                Object blocker = LockSupport.getBlocker(t);
+                if (blocker != null) {
+                    s.append(" on ").append(blocker.getClass().getName());
+                }
+            }
+            s.append("\n  task runner ").append(runner.getState());
+            if (driver != null) {
+                s.append(", driver ").append(driver.getState());
+            }
+            return s.toString();
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---------------------------------------------------------------- timers
@@ -452,7 +627,7 @@ public final class VirtualTime implements AutoCloseable {
             } finally {
                 lock.lock();
             }
-            if (activity.get() == seen && !busy() && !participantRunning()) {
+            if (quiet(seen)) {
                 return;
             }
         }
@@ -475,7 +650,7 @@ public final class VirtualTime implements AutoCloseable {
                     } finally {
                         lock.lock();
                     }
-                    if (activity.get() == seen && !busy() && !participantRunning()) {
+                    if (quiet(seen)) {
                         fireNext(Long.MAX_VALUE);
                     }
                 }
@@ -571,6 +746,11 @@ public final class VirtualTime implements AutoCloseable {
         }
 
         @Override
+        public String toString() {
+            return "timer #" + sequence + " " + state + " " + task.getClass().getName();
+        }
+
+        @Override
         public void cancel() {
             lock.lock();
             try {
@@ -591,11 +771,17 @@ public final class VirtualTime implements AutoCloseable {
 
     private static final class Waiter extends Pending {
         final VirtualWakeup wakeup;
+        final Thread thread = Thread.currentThread();
         boolean woken;
 
         Waiter(long deadline, long sequence, VirtualWakeup wakeup) {
             super(deadline, sequence);
             this.wakeup = wakeup;
+        }
+
+        @Override
+        public String toString() {
+            return "wait #" + sequence + " of " + thread.getName() + (woken ? " (woken)" : "");
         }
     }
 
