@@ -131,6 +131,14 @@ final class MockCluster implements AutoCloseable {
                 .build();
     }
 
+    /** The CRUD dispatcher, to hold back watch events; fails in expectation mode. */
+    Rfc6902CrudDispatcher dispatcher() {
+        if (dispatcher == null) {
+            throw new IllegalStateException("only a CRUD cluster has a dispatcher");
+        }
+        return dispatcher;
+    }
+
     /** Forgets the requests recorded so far. */
     void clearRequests() throws InterruptedException {
         while (server.takeRequest(50, TimeUnit.MILLISECONDS) != null) {

@@ -52,6 +52,39 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
 
     private final ArrayDeque<Deletion> deletions = new ArrayDeque<>();
     private final AtomicLong replayed = new AtomicLong();
+    private final Object gate = new Object();
+    private boolean watchEventsHeld;
+
+    /**
+     * Holds back every watch event from now on (they queue, in order) until {@link
+     * #releaseWatchEvents()}: a watch that lags behind the store, as a real one may.
+     */
+    void holdWatchEvents() {
+        synchronized (gate) {
+            watchEventsHeld = true;
+        }
+    }
+
+    /** Sends the held watch events, and the later ones at once. */
+    void releaseWatchEvents() {
+        synchronized (gate) {
+            watchEventsHeld = false;
+            gate.notifyAll();
+        }
+    }
+
+    private void awaitGate() {
+        synchronized (gate) {
+            while (watchEventsHeld) {
+                try {
+                    gate.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
 
     /** How many deletions were replayed to watches that would have missed them. */
     long replayedDeletions() {
@@ -127,18 +160,20 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
         // Called under the mock's read lock, so no deletion slips between the registration and this list.
         return listener == null
                 ? response
-                : response.withWebSocketUpgrade(new QueuedSends(listener, missedDeletions(path)));
+                : response.withWebSocketUpgrade(new QueuedSends(listener, missedDeletions(path), this::awaitGate));
     }
 
     /** Forwards every callback; the listener sends through a socket that queues. */
     private static final class QueuedSends extends WebSocketListener {
         private final WebSocketListener delegate;
         private final List<String> missedDeletions;
+        private final Runnable gate;
         private volatile @Nullable QueueingSocket socket;
 
-        QueuedSends(WebSocketListener delegate, List<String> missedDeletions) {
+        QueuedSends(WebSocketListener delegate, List<String> missedDeletions, Runnable gate) {
             this.delegate = delegate;
             this.missedDeletions = missedDeletions;
+            this.gate = gate;
         }
 
         @Override
@@ -148,7 +183,7 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
 
         @Override
         public void onOpen(WebSocket webSocket, Response response) {
-            QueueingSocket queueing = new QueueingSocket(webSocket);
+            QueueingSocket queueing = new QueueingSocket(webSocket, gate);
             socket = queueing;
             delegate.onOpen(queueing, response); // sends what exists now, as ADDED
             missedDeletions.forEach(queueing::send);
@@ -197,14 +232,16 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
     /** Sends in order from its own thread and reports success at once. */
     private static final class QueueingSocket implements WebSocket {
         private final WebSocket socket;
+        private final Runnable gate;
         final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "mock-watch-sender");
             t.setDaemon(true);
             return t;
         });
 
-        QueueingSocket(WebSocket socket) {
+        QueueingSocket(WebSocket socket, Runnable gate) {
             this.socket = socket;
+            this.gate = gate;
         }
 
         @Override
@@ -224,7 +261,10 @@ final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
 
         private boolean enqueue(Runnable send) {
             try {
-                sender.execute(send);
+                sender.execute(() -> {
+                    gate.run();
+                    send.run();
+                });
                 return true;
             } catch (RejectedExecutionException closed) {
                 return false;
