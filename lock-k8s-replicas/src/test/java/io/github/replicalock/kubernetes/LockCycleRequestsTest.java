@@ -9,6 +9,7 @@ import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
