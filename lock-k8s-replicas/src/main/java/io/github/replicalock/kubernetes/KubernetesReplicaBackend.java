@@ -118,7 +118,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
     private final Requests requests;
     private final Duration watchLinger;
     private final Map<LockTarget, ObservedLock> lastSeen = new ConcurrentHashMap<>();
-    // The newest Deployment the server itself answered (GET, or our own write), per target.
+    // The newest Deployment the server itself answered (GET, or our own write), per watched target.
     private final Map<LockTarget, Deployment> newest = new ConcurrentHashMap<>();
     private final Map<LockTarget, TargetWatch> watches = new HashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -230,8 +230,15 @@ public final class KubernetesReplicaBackend implements LockBackend {
         }
     }
 
-    /** Remembers {@code deployment} as the newest copy seen straight from the server, unless one newer is known. */
+    /**
+     * Remembers {@code deployment} as the newest copy seen straight from the server, unless one newer
+     * is known. Only while a watch is open: without one every read asks the server, and a watch
+     * opened later lists a state at least as new as any answer we had before.
+     */
     private void learned(LockTarget target, Deployment deployment) {
+        if (watchOf(target) == null) {
+            return;
+        }
         long version = Versions.of(deployment);
         newest.compute(target, (t, known) -> {
             if (version == Versions.UNKNOWN) {
@@ -461,6 +468,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         ScheduledExecutorService monitor = watchMonitor;
         if (watchLinger.isZero() || monitor == null || monitor.isShutdown()) {
             watches.remove(target);
+            newest.remove(target);
             idle.close();
             return;
         }
@@ -469,6 +477,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
                     synchronized (watches) {
                         if (!idle.hasListeners() && watches.get(target) == idle) {
                             watches.remove(target);
+                            newest.remove(target);
                             idle.close();
                         }
                     }
@@ -594,6 +603,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         synchronized (watches) {
             open = new ArrayList<>(watches.values());
             watches.clear();
+            newest.clear();
             if (monitorTask != null) {
                 monitorTask.cancel(false);
             }
