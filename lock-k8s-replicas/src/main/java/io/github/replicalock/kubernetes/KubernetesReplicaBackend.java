@@ -83,6 +83,9 @@ import org.slf4j.LoggerFactory;
  * {@link LockPatch}), decided by the server whatever the cache said; when the server rejects it,
  * the watch showing a newer copy with other lock fields tells a lost race (false), and otherwise one
  * GET tells a lost race from a stale guess of the stored text (the PATCH is rebuilt and sent again).
+ * A takeover (another holder on a lock still held) GETs first and writes only if the server's copy,
+ * renewal time included, is the one the engine judged expired: a watch that stalls while connected
+ * must not make a live holder look expired.
  * The {@code /scale} subresource is never used: it cannot carry the annotations.
  *
  * <p><b>Errors.</b> Transient failures (5xx, 429 with its retry-after, 408, I/O errors, timeouts)
@@ -303,6 +306,21 @@ public final class KubernetesReplicaBackend implements LockBackend {
         Objects.requireNonNull(desired, "desired");
         ObservedLock hint = lastSeen.get(target);
         ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
+        if (takesOver(expected, desired)) {
+            // The engine judged the hold expired because its renewals stopped showing, and reads come
+            // from the watch: a watch that stalls while staying connected would look exactly like a
+            // holder that stopped renewing. The write's conditions cannot tell (they leave out the
+            // renewal time on purpose), so the server's copy decides, as a GET before every read did.
+            // A newer renewal answers false; the engine then reads this GET's copy and waits anew.
+            Deployment current = getDeployment(target);
+            ObservedLock fresh = ObservedLock.of(current);
+            lastSeen.put(target, fresh);
+            if (!fresh.fields(target).equals(expected)) {
+                log.debug("{}: not taking over: expected {} but found {}", target, expected, fresh.fields(target));
+                return false;
+            }
+            stored = fresh;
+        }
         // Set when a PATCH was sent again after a failure that may have come after the server applied it.
         AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
@@ -340,6 +358,14 @@ public final class KubernetesReplicaBackend implements LockBackend {
             log.debug("{}: conditional write rejected while the lock fields are unchanged; rebuilding it", target);
             stored = fresh;
         }
+    }
+
+    /** A write that puts another holder on a lock still held (replicas stay 1): a takeover. */
+    private static boolean takesOver(LockFields expected, LockFields desired) {
+        return expected.replicas() > 0
+                && desired.replicas() > 0
+                && desired.holder() != null
+                && !desired.holder().equals(expected.holder());
     }
 
     /**

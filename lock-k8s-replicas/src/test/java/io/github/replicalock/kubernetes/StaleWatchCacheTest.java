@@ -15,6 +15,10 @@ import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -143,6 +147,57 @@ class StaleWatchCacheTest {
 
             assertThat(cluster.requests()).hasSize(1).allMatch(r -> r.startsWith("PATCH "));
             assertThat(backend.read(TARGET).fields().holder()).isEqualTo("winner");
+        }
+    }
+
+    @Test
+    void aHolderWhoseRenewalsTheWatchHoldsBackIsNotTakenOver() throws Exception {
+        LockFields holding = LockFields.free(0).heldBy("holder", 1, Instant.now(), Duration.ofSeconds(1));
+        try (KubernetesReplicaBackend holder = KubernetesReplicaBackendTest.backend(cluster)) {
+            assertThat(holder.compareAndSet(TARGET, LockFields.free(0), holding))
+                    .isTrue();
+            try (Subscription watch = backend.watch(TARGET, () -> {});
+                    ReplicaLocks locks = ReplicaLocks.builder()
+                            .backend(backend)
+                            .holder("waiter")
+                            .options(LockOptions.builder()
+                                    .takeoverGrace(Duration.ofMillis(500))
+                                    .readyTimeout(Duration.ofSeconds(2))
+                                    .build())
+                            .shutdownHook(false)
+                            .build()) {
+                warm(watch);
+                // The watch stays connected but goes silent: the renewals below never reach the cache.
+                cluster.dispatcher().holdWatchEvents();
+                AtomicReference<LockFields> current = new AtomicReference<>(holding);
+                ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
+                try {
+                    renewer.scheduleWithFixedDelay(
+                            () -> {
+                                try {
+                                    LockFields renewed = current.get().renewedAt(Instant.now());
+                                    if (holder.compareAndSet(TARGET, current.get(), renewed)) {
+                                        current.set(renewed);
+                                    }
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            },
+                            300,
+                            300,
+                            TimeUnit.MILLISECONDS);
+
+                    // The lease (1 s) and the grace pass several times over on the waiter's clock.
+                    assertThatThrownBy(() -> locks.acquire(TARGET, Duration.ofSeconds(5)))
+                            .isInstanceOf(LockTimeoutException.class);
+                } finally {
+                    renewer.shutdownNow();
+                }
+                assertThat(holder.read(TARGET).fields())
+                        .as("still the holder's, token 1")
+                        .satisfies(f -> assertThat(f.holder()).isEqualTo("holder"))
+                        .satisfies(f -> assertThat(f.token()).isEqualTo(1));
+            }
         }
     }
 }
