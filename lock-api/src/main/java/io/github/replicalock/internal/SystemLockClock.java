@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -19,6 +20,20 @@ public final class SystemLockClock implements LockClock {
     private static final class Scheduler {
         static final ScheduledThreadPoolExecutor EXECUTOR = create();
 
+        /**
+         * The scheduler thread sleeps until the earliest task; a task that becomes the earliest wakes
+         * it, only to sleep again when it is a renewal 10 s away. Every acquisition schedules one, and
+         * that wake-up (a context switch, on a loaded machine a descheduling) cost more than the rest
+         * of an in-memory acquire and release together. A heartbeat that is never further away than
+         * {@link #HEARTBEAT} keeps such tasks from being the earliest. It stops once nothing has been
+         * scheduled for {@link #IDLE}, so an idle JVM is not woken.
+         */
+        static final long HEARTBEAT = TimeUnit.SECONDS.toNanos(1);
+
+        static final long IDLE = TimeUnit.SECONDS.toNanos(30);
+        static final AtomicBoolean beating = new AtomicBoolean();
+        static volatile long lastUse;
+
         private static ScheduledThreadPoolExecutor create() {
             ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
                 Thread thread = new Thread(runnable, "replica-lock-scheduler");
@@ -28,6 +43,24 @@ public final class SystemLockClock implements LockClock {
             executor.setRemoveOnCancelPolicy(true);
             executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
             return executor;
+        }
+
+        static void used() {
+            lastUse = System.nanoTime();
+            if (!beating.get() && beating.compareAndSet(false, true)) {
+                beat();
+            }
+        }
+
+        private static void beat() {
+            if (System.nanoTime() - lastUse > IDLE) {
+                beating.set(false);
+                // A task scheduled meanwhile may have seen beating still true: keep beating for it.
+                if (System.nanoTime() - lastUse > IDLE || !beating.compareAndSet(false, true)) {
+                    return;
+                }
+            }
+            ScheduledFuture<?> unused = EXECUTOR.schedule(Scheduler::beat, HEARTBEAT, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -43,6 +76,7 @@ public final class SystemLockClock implements LockClock {
 
     @Override
     public Cancellable schedule(Duration delay, Runnable task) {
+        Scheduler.used();
         ScheduledFuture<?> future = Scheduler.EXECUTOR.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
         return () -> future.cancel(false);
     }

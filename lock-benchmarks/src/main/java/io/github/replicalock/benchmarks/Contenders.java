@@ -11,6 +11,7 @@ import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -119,7 +120,9 @@ final class Contenders {
                     .inNamespace(target.namespace())
                     .withName(target.name())
                     .scale(1);
-            waitFor(pods -> !pods.isEmpty() && pods.stream().allMatch(ControllerSim::isReady), Duration.ofMinutes(2));
+            waitFor(
+                    pods -> !pods.isEmpty() && pods.stream().allMatch(ControllerSimulation::isReady),
+                    Duration.ofMinutes(2));
         }
 
         @Override

@@ -13,6 +13,7 @@ import io.github.replicalock.benchmarks.Contenders.ReplicaLockContender;
 import io.github.replicalock.benchmarks.Contenders.ShellSteps;
 import io.github.replicalock.benchmarks.Contenders.Timings;
 import io.github.replicalock.benchmarks.MockApi.Request;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,7 +54,7 @@ final class CycleCost {
 
     static Section run() throws Exception {
         try (MockApi api = new MockApi()) {
-            new ControllerSim(api, NAMESPACE);
+            api.closeLater(ControllerSimulation.start(api.client(ControllerSimulation.USER_AGENT), NAMESPACE));
             LockTarget rl = api.createBuilder(NAMESPACE, "rl-builder");
             LockTarget sh = api.createBuilder(NAMESPACE, "sh-builder");
             List<Tally> tallies = List.of(

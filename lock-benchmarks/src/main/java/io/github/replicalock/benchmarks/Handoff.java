@@ -14,6 +14,7 @@ import io.github.replicalock.benchmarks.Contenders.Elector;
 import io.github.replicalock.benchmarks.Contenders.ReplicaLockContender;
 import io.github.replicalock.benchmarks.Contenders.Timings;
 import io.github.replicalock.benchmarks.MockApi.Request;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -161,7 +162,7 @@ final class Handoff {
     /** The shortest handoff the mock allows: see the report's text. */
     private static Stats mockFloor(int cycles) throws Exception {
         try (MockApi api = new MockApi()) {
-            new ControllerSim(api, NAMESPACE);
+            api.closeLater(ControllerSimulation.start(api.client(ControllerSimulation.USER_AGENT), NAMESPACE));
             LockTarget target = api.createBuilder(NAMESPACE, "floor-builder");
             KubernetesClient client = api.client("floor");
             SharedIndexInformer<Pod> pods = client.pods()
@@ -207,7 +208,7 @@ final class Handoff {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             List<Pod> now = pods.getStore().list();
-            if (ready ? !now.isEmpty() && now.stream().allMatch(ControllerSim::isReady) : now.isEmpty()) {
+            if (ready ? !now.isEmpty() && now.stream().allMatch(ControllerSimulation::isReady) : now.isEmpty()) {
                 return;
             }
             if (System.nanoTime() - deadline >= 0) {
@@ -237,7 +238,7 @@ final class Handoff {
 
     private static Result replicaLock(int n, int handoffs, Duration limit) throws Exception {
         try (MockApi api = new MockApi()) {
-            new ControllerSim(api, NAMESPACE);
+            api.closeLater(ControllerSimulation.start(api.client(ControllerSimulation.USER_AGENT), NAMESPACE));
             LockTarget target = api.createBuilder(NAMESPACE, "builder");
             List<ReplicaLockContender> contenders = new ArrayList<>();
             for (int i = 0; i < n; i++) {

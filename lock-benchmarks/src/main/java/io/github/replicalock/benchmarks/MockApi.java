@@ -1,38 +1,25 @@
 package io.github.replicalock.benchmarks;
 
-import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.kubernetes.KubernetesReplicaBackend;
+import io.github.replicalock.kubernetes.mock.MockServers;
+import io.github.replicalock.kubernetes.mock.Rfc6902CrudDispatcher;
 import java.net.InetAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
- * fabric8's CRUD mock API server on loopback over plain HTTP, with {@link Rfc6902Dispatcher}, and
- * clients on it that name themselves in their User-Agent, so that the mock's request log tells
+ * fabric8's CRUD mock API server on loopback over plain HTTP, with {@link Rfc6902CrudDispatcher} (shared with
+ * lock-k8s-replicas' tests), and clients on it that name themselves in their User-Agent, so that the mock's request log tells
  * whose request each one was.
  */
 final class MockApi implements AutoCloseable {
-    /** The mock logs every request at INFO through java.util.logging; kept referenced so it stays quiet. */
-    private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
-
-    static {
-        MOCK_LOG.setLevel(Level.WARNING);
-    }
-
     /** A request as the mock recorded it. */
     record Request(String method, String path, String agent) {
         /** A watch stream (the long-lived request itself). */
@@ -60,14 +47,14 @@ final class MockApi implements AutoCloseable {
         }
     }
 
-    private final Rfc6902Dispatcher dispatcher = new Rfc6902Dispatcher();
+    private final Rfc6902CrudDispatcher dispatcher = new Rfc6902CrudDispatcher();
     private final KubernetesMockServer server;
     private final KubernetesClient admin;
     private final List<KubernetesClient> clients = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
 
     MockApi() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        server = MockServers.crud(dispatcher);
         server.init(InetAddress.getLoopbackAddress(), 0);
         admin = client("admin");
     }
@@ -90,28 +77,7 @@ final class MockApi implements AutoCloseable {
 
     /** A builder Deployment: replicas 0, selector {@code app=<name>}, no annotations. */
     LockTarget createBuilder(String namespace, String name) {
-        Map<String, String> labels = Map.of("app", name);
-        Deployment deployment = new DeploymentBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .withNamespace(namespace)
-                .endMetadata()
-                .withNewSpec()
-                .withReplicas(0)
-                .withSelector(new LabelSelector(null, labels))
-                .withNewTemplate()
-                .withNewMetadata()
-                .withLabels(labels)
-                .endMetadata()
-                .withNewSpec()
-                .addNewContainer()
-                .withName("builder")
-                .withImage("quay.io/buildah/stable")
-                .endContainer()
-                .endSpec()
-                .endTemplate()
-                .endSpec()
-                .build();
+        Deployment deployment = MockServers.builder(namespace, name);
         admin.apps().deployments().inNamespace(namespace).resource(deployment).create();
         return LockTarget.of(namespace, name);
     }
@@ -140,7 +106,7 @@ final class MockApi implements AutoCloseable {
         }
     }
 
-    /** Deletions the mock would have kept from a watch without {@link Rfc6902Dispatcher}'s replay. */
+    /** Deletions the mock would have kept from a watch without {@link Rfc6902CrudDispatcher}'s replay. */
     long replayedDeletions() {
         return dispatcher.replayedDeletions();
     }

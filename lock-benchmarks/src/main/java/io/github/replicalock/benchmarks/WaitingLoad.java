@@ -6,6 +6,7 @@ import io.github.replicalock.benchmarks.Contenders.Elector;
 import io.github.replicalock.benchmarks.Contenders.ReplicaLockContender;
 import io.github.replicalock.benchmarks.Contenders.Timings;
 import io.github.replicalock.benchmarks.MockApi.Request;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -99,7 +100,7 @@ final class WaitingLoad {
                 "The controller simulation made %s requests/s beside replica-lock (it re-reads a Deployment on each "
                         + "change, as a controller would); not counted above. What replica-lock's waiters sent, by "
                         + "kind: %s.",
-                Stats.number(ours.rate(ControllerSim.AGENT)),
+                Stats.number(ours.rate(ControllerSimulation.USER_AGENT)),
                 kinds(ours.requests())));
         s.verdict("requests/s at the server, 50 waiters", Stats.number(oursRate), "≤ 0.5", met);
         return s;
@@ -126,7 +127,7 @@ final class WaitingLoad {
     private static Load replicaLock() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(WAITERS);
         try (MockApi api = new MockApi()) {
-            new ControllerSim(api, NAMESPACE);
+            api.closeLater(ControllerSimulation.start(api.client(ControllerSimulation.USER_AGENT), NAMESPACE));
             LockTarget target = api.createBuilder(NAMESPACE, "builder");
             ReplicaLockContender holder = new ReplicaLockContender(api, "holder", target, LockOptions.defaults());
             holder.acquire(Duration.ofSeconds(30));

@@ -21,6 +21,7 @@ import io.github.replicalock.kubernetes.internal.Requests;
 import io.github.replicalock.kubernetes.internal.RetrySettings;
 import io.github.replicalock.kubernetes.internal.Selectors;
 import io.github.replicalock.kubernetes.internal.TargetWatch;
+import io.github.replicalock.kubernetes.internal.Versions;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
@@ -71,14 +72,20 @@ import org.slf4j.LoggerFactory;
  *         .build();
  * }</pre>
  *
- * <p><b>Requests.</b> {@link #read} is a GET of the Deployment and a LIST of the pods of its
- * selector; while a {@link #watch} on the target is open, the pods come from the watch's cache and a
- * read is the GET alone. A {@link #watch} is two informers (a LIST and a WATCH of the Deployment,
- * then of its pods); when its last subscription closes it stays open for 5 s more, so that the
- * lock algorithm's next subscription (waiting for Ready right after winning the lock) reuses it.
- * {@link #compareAndSet} is one PATCH (a JSON Patch whose {@code test}
- * operations make it conditional; see {@link LockPatch}); when the server rejects it, one GET tells
- * a lost race (false) from a stale guess of the stored text (the PATCH is rebuilt and sent again).
+ * <p><b>Requests.</b> Without a {@link #watch} on the target, {@link #read} is a GET of the
+ * Deployment and a LIST of the pods of its selector. While a watch is open and synced, a read costs
+ * no request: the Deployment and its pods come from the watch's caches, or from our own last write's
+ * answer while the watch has not caught up with it (a copy older than one already seen is never
+ * served). A {@link #watch} is two informers (a LIST and a WATCH of the Deployment, then of its
+ * pods); when its last subscription closes it stays open for 5 s more, so that the lock algorithm's
+ * next subscription (waiting for Ready right after winning the lock) reuses it. {@link
+ * #compareAndSet} is one PATCH (a JSON Patch whose {@code test} operations make it conditional; see
+ * {@link LockPatch}), decided by the server whatever the cache said; when the server rejects it,
+ * the watch showing a newer copy with other lock fields tells a lost race (false), and otherwise one
+ * GET tells a lost race from a stale guess of the stored text (the PATCH is rebuilt and sent again).
+ * A takeover (another holder on a lock still held) GETs first and writes only if the server's copy,
+ * renewal time included, is the one the engine judged expired: a watch that stalls while connected
+ * must not make a live holder look expired.
  * The {@code /scale} subresource is never used: it cannot carry the annotations.
  *
  * <p><b>Errors.</b> Transient failures (5xx, 429 with its retry-after, 408, I/O errors, timeouts)
@@ -99,6 +106,14 @@ public final class KubernetesReplicaBackend implements LockBackend {
     private static final int MAX_REBUILDS = 5;
 
     private static final Duration CONNECTION_CHECK = Duration.ofMillis(200);
+    /** How long a new watch's first list is waited for instead of reading from the server beside it. */
+    private static final Duration WATCH_STARTUP = Duration.ofSeconds(2);
+    /**
+     * How long a rejected write waits for the watch to show what beat it. Only losers wait, and they
+     * go on to wait for the lock anyway.
+     */
+    private static final Duration WATCH_CATCH_UP = Duration.ofMillis(500);
+
     private static final int MAX_EVENT_MESSAGE = 1024;
 
     private final KubernetesClient client;
@@ -106,6 +121,8 @@ public final class KubernetesReplicaBackend implements LockBackend {
     private final Requests requests;
     private final Duration watchLinger;
     private final Map<LockTarget, ObservedLock> lastSeen = new ConcurrentHashMap<>();
+    // The newest Deployment the server itself answered (GET, or our own write), per watched target.
+    private final Map<LockTarget, Deployment> newest = new ConcurrentHashMap<>();
     private final Map<LockTarget, TargetWatch> watches = new HashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private @Nullable ScheduledExecutorService watchMonitor;
@@ -165,7 +182,8 @@ public final class KubernetesReplicaBackend implements LockBackend {
     @Override
     public LockRecord read(LockTarget target) throws InterruptedException {
         checkOpen();
-        Deployment deployment = getDeployment(target);
+        TargetWatch watch = watchOf(target);
+        Deployment deployment = current(target, watch);
         ObservedLock observed = ObservedLock.of(deployment);
         lastSeen.put(target, observed);
         LockFields fields = observed.fields(target);
@@ -179,7 +197,59 @@ public final class KubernetesReplicaBackend implements LockBackend {
                 fields,
                 ready,
                 selector,
-                selector == null || labelSelector == null ? List.of() : pods(target, selector, labelSelector));
+                selector == null || labelSelector == null ? List.of() : pods(target, watch, selector, labelSelector));
+    }
+
+    /**
+     * The newest copy of the Deployment we can vouch for without asking the server: the watch's, or
+     * the one our own last write or GET returned when the watch has not caught up with it yet. A copy
+     * older than one we already saw must never be served: after our own write the engine would think
+     * the lock lost, after a lost race it would try the same write again. Without a connected, synced
+     * watch, and whenever a resourceVersion is not a number, the server is asked.
+     */
+    private Deployment current(LockTarget target, @Nullable TargetWatch watch) throws InterruptedException {
+        if (watch != null) {
+            Deployment cached = watch.cachedDeployment(WATCH_STARTUP);
+            if (cached != null) {
+                long cachedVersion = Versions.of(cached);
+                Deployment known = newest.get(target);
+                long knownVersion = Versions.of(known);
+                if (cachedVersion != Versions.UNKNOWN) {
+                    if (known == null || (knownVersion != Versions.UNKNOWN && cachedVersion >= knownVersion)) {
+                        return cached;
+                    }
+                    if (knownVersion > cachedVersion) {
+                        return known;
+                    }
+                }
+            }
+        }
+        return getDeployment(target);
+    }
+
+    private @Nullable TargetWatch watchOf(LockTarget target) {
+        synchronized (watches) {
+            return watches.get(target);
+        }
+    }
+
+    /**
+     * Remembers {@code deployment} as the newest copy seen straight from the server, unless one newer
+     * is known. Only while a watch is open: without one every read asks the server, and a watch
+     * opened later lists a state at least as new as any answer we had before.
+     */
+    private void learned(LockTarget target, Deployment deployment) {
+        if (watchOf(target) == null) {
+            return;
+        }
+        long version = Versions.of(deployment);
+        newest.compute(target, (t, known) -> {
+            if (version == Versions.UNKNOWN) {
+                return null; // nothing to compare with from now on: the next reads ask the server
+            }
+            long knownVersion = Versions.of(known);
+            return known == null || knownVersion == Versions.UNKNOWN || version >= knownVersion ? deployment : known;
+        });
     }
 
     private Deployment getDeployment(LockTarget target) throws InterruptedException {
@@ -193,19 +263,19 @@ public final class KubernetesReplicaBackend implements LockBackend {
                         .withName(target.name())
                         .get());
         if (deployment == null) {
+            newest.remove(target);
             throw new io.github.replicalock.LockTargetNotFoundException(target, null);
         }
+        learned(target, deployment);
         return deployment;
     }
 
-    private List<PodSnapshot> pods(LockTarget target, String selector, LabelSelector labelSelector)
+    private List<PodSnapshot> pods(
+            LockTarget target, @Nullable TargetWatch watch, String selector, LabelSelector labelSelector)
             throws InterruptedException {
-        TargetWatch watch;
-        synchronized (watches) {
-            watch = watches.get(target);
-        }
         if (watch != null) {
-            List<Pod> cached = watch.cachedPods(selector);
+            watch.ensurePodWatch(selector);
+            List<Pod> cached = watch.cachedPods(selector, WATCH_STARTUP);
             if (cached != null) {
                 return PodViews.snapshots(matching(cached, labelSelector), watch.deletedHere());
             }
@@ -236,16 +306,36 @@ public final class KubernetesReplicaBackend implements LockBackend {
         Objects.requireNonNull(desired, "desired");
         ObservedLock hint = lastSeen.get(target);
         ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
+        if (takesOver(expected, desired)) {
+            // The engine judged the hold expired because its renewals stopped showing, and reads come
+            // from the watch: a watch that stalls while staying connected would look exactly like a
+            // holder that stopped renewing. The write's conditions cannot tell (they leave out the
+            // renewal time on purpose), so the server's copy decides, as a GET before every read did.
+            // A newer renewal answers false; the engine then reads this GET's copy and waits anew.
+            Deployment current = getDeployment(target);
+            ObservedLock fresh = ObservedLock.of(current);
+            lastSeen.put(target, fresh);
+            if (!fresh.fields(target).equals(expected)) {
+                log.debug("{}: not taking over: expected {} but found {}", target, expected, fresh.fields(target));
+                return false;
+            }
+            stored = fresh;
+        }
         // Set when a PATCH was sent again after a failure that may have come after the server applied it.
         AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
             Deployment written = patch(target, LockPatch.build(expected, desired, stored), maybeApplied);
             if (written != null) {
+                learned(target, written);
                 lastSeen.put(target, ObservedLock.of(written));
                 return true;
             }
             // Rejected: either the lock changed (a lost race) or our guess of the stored text was
-            // wrong (absent keys, another spelling of the same token). One read tells which.
+            // wrong (absent keys, another spelling of the same token). The watch usually brings the
+            // change that beat us within milliseconds; only what it cannot tell costs a GET.
+            if (!maybeApplied.get() && stored != null && lostToWatchedChange(target, stored, expected)) {
+                return false;
+            }
             Deployment current = getDeployment(target);
             ObservedLock fresh = ObservedLock.of(current);
             lastSeen.put(target, fresh);
@@ -268,6 +358,45 @@ public final class KubernetesReplicaBackend implements LockBackend {
             log.debug("{}: conditional write rejected while the lock fields are unchanged; rebuilding it", target);
             stored = fresh;
         }
+    }
+
+    /** A write that puts another holder on a lock still held (replicas stay 1): a takeover. */
+    private static boolean takesOver(LockFields expected, LockFields desired) {
+        return expected.replicas() > 0
+                && desired.replicas() > 0
+                && desired.holder() != null
+                && !desired.holder().equals(expected.holder());
+    }
+
+    /**
+     * Whether the watch shows, in a copy newer than the one the rejected patch was built from, lock
+     * fields other than {@code expected}: then the race is lost (a copy newer than a real state of
+     * the server is a real state too). Unchanged fields, an unknown version or a slow watch leave the
+     * question to a GET.
+     */
+    private boolean lostToWatchedChange(LockTarget target, ObservedLock stored, LockFields expected)
+            throws InterruptedException {
+        long basedOn = Versions.parse(stored.resourceVersion());
+        TargetWatch watch = watchOf(target);
+        if (basedOn == Versions.UNKNOWN || watch == null) {
+            return false;
+        }
+        Deployment newer = watch.awaitNewerThan(basedOn, WATCH_CATCH_UP);
+        if (newer == null) {
+            return false;
+        }
+        ObservedLock seen = ObservedLock.of(newer);
+        if (matches(target, seen, expected)) {
+            return false;
+        }
+        try {
+            seen.fields(target);
+        } catch (RuntimeException e) {
+            return false; // let the GET report the bad annotation
+        }
+        lastSeen.put(target, seen);
+        log.debug("{}: conditional write lost: expected {} but found {}", target, expected, seen.fields(target));
+        return true;
     }
 
     private static boolean matches(LockTarget target, ObservedLock observed, LockFields expected) {
@@ -365,6 +494,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         ScheduledExecutorService monitor = watchMonitor;
         if (watchLinger.isZero() || monitor == null || monitor.isShutdown()) {
             watches.remove(target);
+            newest.remove(target);
             idle.close();
             return;
         }
@@ -373,6 +503,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
                     synchronized (watches) {
                         if (!idle.hasListeners() && watches.get(target) == idle) {
                             watches.remove(target);
+                            newest.remove(target);
                             idle.close();
                         }
                     }
@@ -498,6 +629,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         synchronized (watches) {
             open = new ArrayList<>(watches.values());
             watches.clear();
+            newest.clear();
             if (monitorTask != null) {
                 monitorTask.cancel(false);
             }

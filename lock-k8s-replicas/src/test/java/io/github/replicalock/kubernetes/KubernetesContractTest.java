@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.testkit.LockBackendContract;
 import java.time.Duration;

@@ -2,19 +2,16 @@ package io.github.replicalock.kubernetes;
 
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.github.replicalock.kubernetes.mock.ControllerSimulation;
+import io.github.replicalock.kubernetes.mock.MockServers;
+import io.github.replicalock.kubernetes.mock.Rfc6902CrudDispatcher;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -22,13 +19,6 @@ import org.jspecify.annotations.Nullable;
  * {@link Rfc6902CrudDispatcher}, or in expectation mode; and a client on it.
  */
 final class MockCluster implements AutoCloseable {
-    /** The mock logs every request at INFO through java.util.logging; kept referenced so it stays quiet. */
-    private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
-
-    static {
-        MOCK_LOG.setLevel(Level.WARNING);
-    }
-
     static final String NAMESPACE = "apps--droneio--prd";
     static final String BUILDER = "buildah-external";
 
@@ -50,7 +40,7 @@ final class MockCluster implements AutoCloseable {
     }
 
     private static KubernetesMockServer crudServer(Rfc6902CrudDispatcher dispatcher) {
-        return new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        return MockServers.crud(dispatcher);
     }
 
     /**
@@ -108,27 +98,15 @@ final class MockCluster implements AutoCloseable {
     }
 
     static Deployment deployment(String namespace, String name, LabelSelector selector, Map<String, String> podLabels) {
-        return new DeploymentBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .withNamespace(namespace)
-                .endMetadata()
-                .withNewSpec()
-                .withReplicas(0)
-                .withSelector(selector)
-                .withNewTemplate()
-                .withNewMetadata()
-                .withLabels(podLabels)
-                .endMetadata()
-                .withNewSpec()
-                .addNewContainer()
-                .withName("builder")
-                .withImage("quay.io/buildah/stable")
-                .endContainer()
-                .endSpec()
-                .endTemplate()
-                .endSpec()
-                .build();
+        return MockServers.builder(namespace, name, selector, podLabels);
+    }
+
+    /** The CRUD dispatcher, to hold back watch events; fails in expectation mode. */
+    Rfc6902CrudDispatcher dispatcher() {
+        if (dispatcher == null) {
+            throw new IllegalStateException("only a CRUD cluster has a dispatcher");
+        }
+        return dispatcher;
     }
 
     /** Forgets the requests recorded so far. */

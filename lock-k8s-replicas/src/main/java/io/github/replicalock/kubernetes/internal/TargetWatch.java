@@ -6,19 +6,23 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.github.replicalock.LockTarget;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The watches of one target, shared by every subscription to it: a fabric8 informer on the
- * Deployment (by name) and one on the pods of its selector. The pod informer's cache also serves
- * {@code read}, so that a read while a watch is open costs one request instead of two.
+ * Deployment (by name) and one on the pods of its selector. Both caches also serve {@code read}, so
+ * that a read while a watch is open costs no request at all: every waiter re-reads on every event,
+ * and with the server answering those reads the waiters' load grew with their number.
  *
  * <p>Reconnection: fabric8 resumes a dropped watch from the last resourceVersion it saw, so the
  * server replays what happened meanwhile; a 410 Gone makes the informer list again, and the
@@ -28,6 +32,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TargetWatch {
     private static final Logger log = LoggerFactory.getLogger(TargetWatch.class);
+    private static final long STARTUP_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
     private final KubernetesClient client;
     private final LockTarget target;
@@ -37,6 +42,11 @@ public final class TargetWatch {
     private volatile @Nullable PodCache pods;
     private volatile boolean closed;
     private volatile boolean wasConnected;
+    // Set by the informers' exception handlers: a watch that fails is not waited for at start-up.
+    private volatile boolean failed;
+    private final long createdNanos = System.nanoTime();
+    // Notified on every informer event and start-up step, for the waits below.
+    private final Object changes = new Object();
 
     /** The pod informer together with the selector it was started for. */
     private record PodCache(String selector, SharedIndexInformer<Pod> informer) {}
@@ -61,13 +71,15 @@ public final class TargetWatch {
         // and its reads report the failure with a proper exception.
         deployments.exceptionHandler((started, t) -> {
             log.debug("{}: deployment watch failed, retrying: {}", target, Requests.describe(t));
+            failed = true;
+            signal();
             return true;
         });
     }
 
     /** Starts the Deployment informer; returns at once. */
     public void start() {
-        deployments.start();
+        deployments.start().whenComplete((ignored, t) -> signal());
     }
 
     public void addListener(Runnable listener) {
@@ -113,6 +125,92 @@ public final class TargetWatch {
     }
 
     /**
+     * The cached Deployment, or null when the cache cannot be trusted now (not synced, not watching,
+     * or the Deployment is not there): the caller GETs it instead. A watch younger than {@code
+     * startup} is waited for, up to that age: its list is one request the server answers anyway, and
+     * a GET beside it would be a second. A watch that has failed is not waited for.
+     *
+     * <p>The copy may lag behind the server by the watch's delay; the caller compares its
+     * resourceVersion with what it learned otherwise.
+     */
+    public @Nullable Deployment cachedDeployment(Duration startup) throws InterruptedException {
+        awaitStartup(startup, () -> deploymentsReady() && podsReadyOrUnknown());
+        if (!deploymentsReady()) {
+            return null;
+        }
+        List<Deployment> list = deployments.getStore().list();
+        return list.size() == 1 ? list.get(0) : null;
+    }
+
+    /**
+     * Waits up to {@code max} until the cached Deployment's resourceVersion is above {@code
+     * resourceVersion}, and returns it; null if it did not get there or the cache cannot be trusted.
+     * Free for the server, unlike a GET: the watch brings the change anyway.
+     */
+    public @Nullable Deployment awaitNewerThan(long resourceVersion, Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        synchronized (changes) {
+            while (true) {
+                if (closed || !deploymentsReady()) {
+                    return null;
+                }
+                List<Deployment> list = deployments.getStore().list();
+                if (list.size() == 1 && Versions.of(list.get(0)) > resourceVersion) {
+                    return list.get(0);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                TimeUnit.NANOSECONDS.timedWait(changes, left);
+            }
+        }
+    }
+
+    private boolean deploymentsReady() {
+        return !closed && deployments.hasSynced() && deployments.isWatching();
+    }
+
+    private boolean podsReadyOrUnknown() {
+        PodCache cache = pods;
+        return cache == null
+                ? deployments.getStore().list().isEmpty()
+                : cache.informer().hasSynced() && cache.informer().isWatching();
+    }
+
+    private void awaitStartup(Duration startup, BooleanSupplier ready) throws InterruptedException {
+        long deadline = createdNanos + startup.toNanos();
+        synchronized (changes) {
+            while (!closed && !failed && !ready.getAsBoolean()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                // isWatching turns true without an event: look again soon.
+                TimeUnit.NANOSECONDS.timedWait(changes, Math.min(left, STARTUP_POLL_NANOS));
+            }
+        }
+    }
+
+    private void signal() {
+        synchronized (changes) {
+            changes.notifyAll();
+        }
+    }
+
+    /**
+     * The cached pods of {@code selector}, or null when the cache cannot be trusted now (not started
+     * for this selector, not synced or not watching): the caller lists them instead.
+     */
+    public @Nullable List<Pod> cachedPods(String selector, Duration startup) throws InterruptedException {
+        awaitStartup(startup, () -> {
+            PodCache c = pods;
+            return c != null && c.informer().hasSynced() && c.informer().isWatching();
+        });
+        return cachedPods(selector);
+    }
+
+    /**
      * The cached pods of {@code selector}, or null when the cache cannot be trusted now (not started
      * for this selector, not synced or not watching): the caller lists them instead.
      */
@@ -149,9 +247,13 @@ public final class TargetWatch {
         } catch (RuntimeException e) {
             return; // an invalid selector is reported by read()
         }
-        if (selector == null) {
-            return;
+        if (selector != null) {
+            ensurePodWatch(selector);
         }
+    }
+
+    /** Starts the pod informer for {@code selector}, if not already running. */
+    public void ensurePodWatch(String selector) {
         SharedIndexInformer<Pod> old = null;
         synchronized (this) {
             PodCache cache = pods;
@@ -171,10 +273,12 @@ public final class TargetWatch {
             });
             informer.exceptionHandler((started, t) -> {
                 log.debug("{}: pod watch failed, retrying: {}", target, Requests.describe(t));
+                failed = true;
+                signal();
                 return true;
             });
             pods = new PodCache(selector, informer);
-            informer.start();
+            informer.start().whenComplete((ignored, t) -> signal());
         }
         if (old != null) {
             old.stop();
@@ -183,6 +287,7 @@ public final class TargetWatch {
 
     public void close() {
         closed = true;
+        signal();
         listeners.clear();
         deployments.stop();
         PodCache cache;
@@ -196,6 +301,7 @@ public final class TargetWatch {
     }
 
     private void notifyListeners() {
+        signal();
         for (Runnable listener : listeners) {
             try {
                 listener.run();

@@ -588,6 +588,12 @@ public final class ClusterStore {
     }
 
     private boolean writeIfVersion(Client client, LockTarget target, long version, LockFields desired) {
+        // Formatted before taking the lock: every other client's request waits while it is held.
+        Instant acquiredAt = desired.acquired();
+        Instant renewedAt = desired.renewed();
+        String acquired = acquiredAt == null ? null : Rfc3339.format(acquiredAt);
+        // Acquisitions write the same instant twice: format it once.
+        String renewed = renewedAt == null ? null : renewedAt.equals(acquiredAt) ? acquired : Rfc3339.format(renewedAt);
         boolean applied = false;
         lock.lock();
         try {
@@ -597,7 +603,7 @@ public final class ClusterStore {
                 deployment.resourceVersion = ++resourceVersion;
             } else if (deployment.resourceVersion == version) {
                 LockFields before = fields(deployment);
-                LockFields after = store(deployment, desired);
+                LockFields after = store(deployment, desired, acquired, renewed);
                 recordWrite(target, client.name, before, after);
                 reconcile(deployment);
                 applied = true;
@@ -610,8 +616,12 @@ public final class ClusterStore {
         return applied;
     }
 
-    /** Writes the lock fields as the real backend would store them. Lock held. */
-    private LockFields store(Deployment deployment, LockFields desired) {
+    /**
+     * Writes the lock fields as the real backend would store them, with the instants already
+     * formatted. Lock held.
+     */
+    private LockFields store(
+            Deployment deployment, LockFields desired, @Nullable String acquired, @Nullable String renewed) {
         Map<String, String> annotations = deployment.annotations;
         deployment.replicas = desired.replicas();
         putOrRemove(annotations, LockFields.HOLDER_ANNOTATION, desired.holder());
@@ -619,10 +629,7 @@ public final class ClusterStore {
         Instant acquiredAt = desired.acquired();
         Instant renewedAt = desired.renewed();
         Duration desiredLease = desired.lease();
-        String acquired = acquiredAt == null ? null : acquiredAt.toString();
         putOrRemove(annotations, LockFields.ACQUIRED_ANNOTATION, acquired);
-        // Acquisitions write the same instant twice: format it once.
-        String renewed = renewedAt == null ? null : renewedAt.equals(acquiredAt) ? acquired : renewedAt.toString();
         putOrRemove(annotations, LockFields.RENEWED_ANNOTATION, renewed);
         Duration lease = null;
         if (desiredLease != null) {
@@ -634,7 +641,7 @@ public final class ClusterStore {
             annotations.remove(LockFields.LEASE_ANNOTATION);
         }
         deployment.resourceVersion = ++resourceVersion;
-        // Instant.toString is RFC 3339 and parses back to the same instant.
+        // The text is Instant.toString's, RFC 3339, and parses back to the same instant.
         LockFields stored =
                 new LockFields(desired.replicas(), desired.holder(), desired.token(), acquiredAt, renewedAt, lease);
         deployment.fieldsCache = stored;

@@ -1,4 +1,4 @@
-package io.github.replicalock.kubernetes;
+package io.github.replicalock.kubernetes.mock;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -18,8 +18,11 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -27,18 +30,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * namespace and, for each, keeps as many pods of its selector as {@code spec.replicas} asks for
  * (creating pods with the template's labels, deleting the newest extra ones), and keeps {@code
  * status.replicas} and {@code status.readyReplicas} true. New pods are Ready unless {@link
- * #podsStartAs} says otherwise. Reusable by every test that needs pods; a plain {@code
- * AutoCloseable}.
+ * #podsStartAs} says otherwise. Reconciles one Deployment per event, on one thread, with fresh
+ * reads, on a client of its own whose User-Agent ({@link #USER_AGENT}) lets request logs leave it
+ * out. Shared by lock-k8s-replicas' tests and lock-benchmarks (through the test-jar).
  *
  * <pre>{@code
  * try (ControllerSimulation controller = ControllerSimulation.start(client, namespace)) { ... }
  * }</pre>
  */
-final class ControllerSimulation implements AutoCloseable {
+public final class ControllerSimulation implements AutoCloseable {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ControllerSimulation.class);
 
     /** What a new pod looks like. */
-    enum PodStart {
+    public enum PodStart {
         READY,
         IMAGE_PULL_BACK_OFF,
         UNSCHEDULABLE
@@ -52,12 +56,13 @@ final class ControllerSimulation implements AutoCloseable {
         return t;
     });
     private final AtomicInteger podSerial = new AtomicInteger();
+    private final Set<String> queued = ConcurrentHashMap.newKeySet();
     private final SharedIndexInformer<Deployment> deployments;
     private final SharedIndexInformer<Pod> pods;
     private volatile PodStart podStart = PodStart.READY;
 
     /** The User-Agent of the simulation's own client, so that request logs can leave it out. */
-    static final String USER_AGENT = "controller-simulation";
+    public static final String USER_AGENT = "controller-simulation";
 
     private ControllerSimulation(KubernetesClient client, String namespace) {
         this.client = client;
@@ -69,7 +74,7 @@ final class ControllerSimulation implements AutoCloseable {
     }
 
     /** Starts the simulation on a client of its own, with {@code client}'s server and credentials. */
-    static ControllerSimulation start(KubernetesClient client, String namespace) {
+    public static ControllerSimulation start(KubernetesClient client, String namespace) {
         KubernetesClient own = new KubernetesClientBuilder()
                 .withConfig(new ConfigBuilder(client.getConfiguration())
                         .withUserAgent(USER_AGENT)
@@ -83,7 +88,7 @@ final class ControllerSimulation implements AutoCloseable {
     }
 
     /** How pods created from now on start. */
-    ControllerSimulation podsStartAs(PodStart start) {
+    public ControllerSimulation podsStartAs(PodStart start) {
         this.podStart = start;
         return this;
     }
@@ -91,59 +96,79 @@ final class ControllerSimulation implements AutoCloseable {
     private final class Trigger<T> implements ResourceEventHandler<T> {
         @Override
         public void onAdd(T obj) {
-            reconcileAll();
+            changed(obj);
         }
 
         @Override
         public void onUpdate(T oldObj, T newObj) {
-            reconcileAll();
+            changed(newObj);
         }
 
         @Override
         public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-            reconcileAll();
+            changed(obj);
+        }
+    }
+
+    /** Queues the Deployment an event is about, or for a pod every Deployment whose selector has it. */
+    private void changed(Object obj) {
+        if (obj instanceof Deployment d) {
+            enqueue(d.getMetadata().getName());
+        } else if (obj instanceof Pod p) {
+            Map<String, String> labels = p.getMetadata().getLabels();
+            for (Deployment d : deployments.getStore().list()) {
+                if (d.getSpec() != null
+                        && d.getSpec().getSelector() != null
+                        && Selectors.matches(d.getSpec().getSelector(), labels)) {
+                    enqueue(d.getMetadata().getName());
+                }
+            }
         }
     }
 
     private void reconcileAll() {
-        if (!worker.isShutdown()) {
-            try {
-                worker.execute(() -> deployments.getStore().list().forEach(this::reconcile));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closed meanwhile
-            }
+        deployments.getStore().list().forEach(d -> enqueue(d.getMetadata().getName()));
+    }
+
+    private void enqueue(String name) {
+        if (worker.isShutdown() || !queued.add(name)) {
+            return; // already queued: one reconcile sees every change made before it starts
+        }
+        try {
+            worker.execute(() -> {
+                queued.remove(name);
+                reconcile(name);
+            });
+        } catch (RejectedExecutionException closed) {
+            queued.remove(name);
         }
     }
 
-    private void reconcile(Deployment cached) {
+    /** One Deployment, from fresh reads: the cache may lag behind what the lock just wrote. */
+    private void reconcile(String name) {
         try {
             Deployment d = client.apps()
                     .deployments()
                     .inNamespace(namespace)
-                    .withName(cached.getMetadata().getName())
+                    .withName(name)
                     .get();
             if (d == null || d.getSpec() == null) {
                 return;
             }
-            LockTarget target = LockTarget.of(namespace, d.getMetadata().getName());
+            LockTarget target = LockTarget.of(namespace, name);
             String selector = Selectors.render(target, d.getSpec().getSelector());
             if (selector == null) {
                 return;
             }
             int desired = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
-            List<Pod> live = client.pods().inNamespace(namespace).withLabelSelector(selector).list().getItems().stream()
-                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
-                    .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
-                    .toList();
+            List<Pod> live = live(selector);
             for (int i = live.size(); i < desired; i++) {
                 createPod(d);
             }
             for (int i = desired; i < live.size(); i++) {
                 client.pods().inNamespace(namespace).resource(live.get(i)).delete();
             }
-            List<Pod> now = client.pods().inNamespace(namespace).withLabelSelector(selector).list().getItems().stream()
-                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
-                    .toList();
+            List<Pod> now = live.size() == desired ? live : live(selector);
             int ready = (int) now.stream().filter(ControllerSimulation::isReady).count();
             Integer statusReplicas =
                     d.getStatus() == null ? null : d.getStatus().getReplicas();
@@ -153,7 +178,7 @@ final class ControllerSimulation implements AutoCloseable {
                 client.apps()
                         .deployments()
                         .inNamespace(namespace)
-                        .withName(d.getMetadata().getName())
+                        .withName(name)
                         .patch(
                                 PatchContext.of(PatchType.JSON_MERGE),
                                 "{\"status\":{\"replicas\":" + now.size() + ",\"readyReplicas\":" + ready
@@ -161,8 +186,15 @@ final class ControllerSimulation implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // a simulation: the next event reconciles again
-            log.debug("reconcile of {} failed: {}", cached.getMetadata().getName(), e.toString());
+            log.debug("reconcile of {} failed: {}", name, e.toString());
         }
+    }
+
+    private List<Pod> live(String selector) {
+        return client.pods().inNamespace(namespace).withLabelSelector(selector).list().getItems().stream()
+                .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
+                .toList();
     }
 
     private void createPod(Deployment d) {
@@ -185,7 +217,7 @@ final class ControllerSimulation implements AutoCloseable {
         client.pods().inNamespace(namespace).resource(pod).create();
     }
 
-    static PodStatus status(PodStart start) {
+    public static PodStatus status(PodStart start) {
         String now = Instant.now().toString();
         return switch (start) {
             case READY ->
@@ -239,7 +271,7 @@ final class ControllerSimulation implements AutoCloseable {
         };
     }
 
-    static boolean isReady(Pod pod) {
+    public static boolean isReady(Pod pod) {
         return pod.getStatus() != null
                 && pod.getStatus().getConditions() != null
                 && pod.getStatus().getConditions().stream()

@@ -1,4 +1,4 @@
-package io.github.replicalock.benchmarks;
+package io.github.replicalock.kubernetes.mock;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
@@ -21,9 +21,8 @@ import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The CRUD mock's dispatcher with the three fixes the benchmarks need to see the mock answer as an
- * API server does. <b>Duplicates</b> lock-k8s-replicas' test class {@code Rfc6902CrudDispatcher}
- * (whose second fix is on the k8s branch); to be shared through a test-jar.
+ * The CRUD mock's dispatcher with the three fixes the tests and the benchmarks need to see the
+ * mock answer as an API server does; lock-benchmarks uses it through lock-k8s-replicas' test-jar.
  *
  * <ul>
  *   <li>A JSON Patch whose {@code test} operation fails throws out of the mock's {@code handlePatch}
@@ -38,11 +37,11 @@ import org.jspecify.annotations.Nullable;
  *       and nothing about those that went): an informer then keeps a deleted pod in its cache for
  *       good, and a wait for "pods gone" times out. A real API server replays from the
  *       resourceVersion. Here deletions are remembered with a resourceVersion of their own and
- *       replayed to a watch that starts from an older one. (This one is new: lock-k8s-replicas'
- *       tests can hit it too, as a rare 60 s {@code ReleaseTimeoutException}.)
+ *       replayed to a watch that starts from an older one. Without it, a release here could wait
+ *       its whole release timeout and throw {@code ReleaseTimeoutException}, rarely.
  * </ul>
  */
-final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
+public final class Rfc6902CrudDispatcher extends KubernetesCrudDispatcher {
     private static final int DELETIONS_KEPT = 10_000;
     private static final Pattern RESOURCE_VERSION = Pattern.compile("[?&]resourceVersion=(\\d+)");
     private static final Pattern NAME_SELECTOR = Pattern.compile("fieldSelector=metadata\\.name%3D([^&]+)");
@@ -52,9 +51,42 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
 
     private final ArrayDeque<Deletion> deletions = new ArrayDeque<>();
     private final AtomicLong replayed = new AtomicLong();
+    private final Object gate = new Object();
+    private boolean watchEventsHeld;
+
+    /**
+     * Holds back every watch event from now on (they queue, in order) until {@link
+     * #releaseWatchEvents()}: a watch that lags behind the store, as a real one may.
+     */
+    public void holdWatchEvents() {
+        synchronized (gate) {
+            watchEventsHeld = true;
+        }
+    }
+
+    /** Sends the held watch events, and the later ones at once. */
+    public void releaseWatchEvents() {
+        synchronized (gate) {
+            watchEventsHeld = false;
+            gate.notifyAll();
+        }
+    }
+
+    private void awaitGate() {
+        synchronized (gate) {
+            while (watchEventsHeld) {
+                try {
+                    gate.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
 
     /** How many deletions were replayed to watches that would have missed them. */
-    long replayedDeletions() {
+    public long replayedDeletions() {
         return replayed.get();
     }
 
@@ -127,18 +159,20 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
         // Called under the mock's read lock, so no deletion slips between the registration and this list.
         return listener == null
                 ? response
-                : response.withWebSocketUpgrade(new QueuedSends(listener, missedDeletions(path)));
+                : response.withWebSocketUpgrade(new QueuedSends(listener, missedDeletions(path), this::awaitGate));
     }
 
     /** Forwards every callback; the listener sends through a socket that queues. */
     private static final class QueuedSends extends WebSocketListener {
         private final WebSocketListener delegate;
         private final List<String> missedDeletions;
+        private final Runnable gate;
         private volatile @Nullable QueueingSocket socket;
 
-        QueuedSends(WebSocketListener delegate, List<String> missedDeletions) {
+        QueuedSends(WebSocketListener delegate, List<String> missedDeletions, Runnable gate) {
             this.delegate = delegate;
             this.missedDeletions = missedDeletions;
+            this.gate = gate;
         }
 
         @Override
@@ -148,7 +182,7 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
 
         @Override
         public void onOpen(WebSocket webSocket, Response response) {
-            QueueingSocket queueing = new QueueingSocket(webSocket);
+            QueueingSocket queueing = new QueueingSocket(webSocket, gate);
             socket = queueing;
             delegate.onOpen(queueing, response); // sends what exists now, as ADDED
             missedDeletions.forEach(queueing::send);
@@ -197,14 +231,16 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
     /** Sends in order from its own thread and reports success at once. */
     private static final class QueueingSocket implements WebSocket {
         private final WebSocket socket;
+        private final Runnable gate;
         final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "mock-watch-sender");
             t.setDaemon(true);
             return t;
         });
 
-        QueueingSocket(WebSocket socket) {
+        QueueingSocket(WebSocket socket, Runnable gate) {
             this.socket = socket;
+            this.gate = gate;
         }
 
         @Override
@@ -224,7 +260,10 @@ final class Rfc6902Dispatcher extends KubernetesCrudDispatcher {
 
         private boolean enqueue(Runnable send) {
             try {
-                sender.execute(send);
+                sender.execute(() -> {
+                    gate.run();
+                    send.run();
+                });
                 return true;
             } catch (RejectedExecutionException closed) {
                 return false;
