@@ -46,8 +46,10 @@ public interface ReplicaLock extends AutoCloseable {
 
     /**
      * Releases the lock: replicas 1 to 0 and the holder cleared, only if this holder still has it,
-     * then waits up to the release timeout for the builder pods to be gone. Idempotent and
-     * thread-safe: later calls do nothing.
+     * then waits up to the release timeout for the builder pods to be gone. Thread-safe, and writes
+     * once: a second call does nothing. If {@link ReplicaLocks#close()} is releasing the lock or has
+     * released it, this waits for that release and throws its {@link LockLostException} if the lock
+     * turned out lost: a first call that returns normally always means the lock was given back.
      *
      * @throws LockLostException if the lock was lost while held; nothing is written then
      * @throws ReleaseTimeoutException if the pods outlived the release timeout (the lock is released)

@@ -6,6 +6,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.ReleaseTimeoutException;
 import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockClock.Cancellable;
 import io.github.replicalock.spi.LockClock.Wakeup;
@@ -48,6 +49,10 @@ final class HeldReplicaLock implements ReplicaLock {
     private @Nullable LockLostException lost;
     private final List<Consumer<LockLostException>> lostListeners = new ArrayList<>();
     private boolean closeCalled;
+    // The thread releasing this lock (close, rollback or shutdown) until it is done, then null.
+    private @Nullable Thread releasing;
+    // Whether the owner's close() has been told how the release ended (or made it itself).
+    private boolean ownerTold;
     private volatile List<String> pods = List.of();
 
     HeldReplicaLock(
@@ -278,18 +283,69 @@ final class HeldReplicaLock implements ReplicaLock {
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closeCalled) {
-                return;
+        close(true);
+    }
+
+    /** {@link ReplicaLocks#close()}'s release: what it finds is for the owner's own close() to report. */
+    void closeFromEngine() {
+        close(false);
+    }
+
+    private void close(boolean byOwner) {
+        if (!beginRelease()) {
+            // Someone else released it, or is releasing it: ReplicaLocks.close(), or an earlier close().
+            // The owner hears how that ended once, so that its close() returning normally always means
+            // the lock was given back.
+            awaitOtherRelease();
+            LockLostException untold;
+            synchronized (this) {
+                untold = byOwner && !ownerTold ? lost : null;
+                ownerTold |= byOwner;
             }
-            closeCalled = true;
+            if (untold != null) {
+                throw untold;
+            }
+            return;
+        }
+        if (byOwner) {
+            synchronized (this) {
+                ownerTold = true;
+            }
         }
         boolean interrupted = Thread.interrupted();
         try {
             release(!interrupted);
         } finally {
+            endRelease();
             if (interrupted) {
                 Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Claims the one release of this lock for the calling thread; false if someone has already. */
+    private synchronized boolean beginRelease() {
+        if (closeCalled) {
+            return false;
+        }
+        closeCalled = true;
+        releasing = Thread.currentThread();
+        return true;
+    }
+
+    private synchronized void endRelease() {
+        releasing = null;
+        notifyAll();
+    }
+
+    private synchronized void awaitOtherRelease() {
+        // A lost-listener calling close() runs inside the release it would wait for.
+        while (releasing != null && releasing != Thread.currentThread()) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new LockException(target, "interrupted while waiting for the lock's release by another thread");
             }
         }
     }
@@ -299,13 +355,10 @@ final class HeldReplicaLock implements ReplicaLock {
      * went wrong here is attached to it.
      */
     void rollBack(Throwable failure, boolean waitForGone) {
-        synchronized (this) {
-            if (closeCalled) {
-                // close() is releasing it already (ReplicaLocks.close() from another thread): a second
-                // release would race the first and may reach a backend that close() has closed.
-                return;
-            }
-            closeCalled = true;
+        if (!beginRelease()) {
+            // close() is releasing it already (ReplicaLocks.close() from another thread): a second
+            // release would race the first.
+            return;
         }
         boolean interrupted = Thread.interrupted();
         try {
@@ -315,6 +368,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 failure.addSuppressed(e);
             }
         } finally {
+            endRelease();
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
@@ -322,16 +376,15 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     void releaseOnShutdown() {
-        synchronized (this) {
-            if (closeCalled) {
-                return;
-            }
-            closeCalled = true;
+        if (!beginRelease()) {
+            return;
         }
         try {
             release(false);
         } catch (LockException e) {
             log.warn("{}: release at shutdown failed: {}", target, e.getMessage());
+        } finally {
+            endRelease();
         }
     }
 

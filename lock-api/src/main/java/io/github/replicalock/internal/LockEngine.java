@@ -398,7 +398,7 @@ public final class LockEngine implements AutoCloseable {
         }
         for (HeldReplicaLock lock : heldLocks()) {
             try {
-                lock.close();
+                lock.closeFromEngine();
             } catch (LockException e) {
                 log.warn("{}: while closing ReplicaLocks of '{}': {}", lock.target(), holder, e.getMessage());
             }

@@ -2,6 +2,7 @@ package io.github.replicalock.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockLostException;
@@ -185,6 +186,55 @@ class ReleaseRaceTest {
             assertThat(fixture.cluster.deployment(fixture.target).replicas()).isZero();
             assertThat(fixture.cluster.deployment(fixture.target).annotations())
                     .doesNotContainKey(LockFields.HOLDER_ANNOTATION);
+        }
+    }
+
+    /**
+     * {@code ReplicaLocks.close()} is releasing a lock when the build calls the lock's own {@code
+     * close()}, and that release finds the lock taken over: the build's close() waits for it and
+     * throws {@link LockLostException}, never returns as if the lock had been given back. (Found by
+     * simulation seed 29567 of the second soak run, where the build's close() returned at once and
+     * normally while the lock, lost, stayed held until it expired.)
+     */
+    @Test
+    void aCloseDuringReplicaLocksCloseReportsTheLossThatReleaseFound() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            CountDownLatch releasing = new CountDownLatch(1);
+            CountDownLatch proceed = new CountDownLatch(1);
+            ReplicaLocks locks = fixture.track(ReplicaLocks.builder()
+                    .backend(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
+                    .holder("build-1")
+                    .shutdownHook(false)
+                    .build());
+            ReplicaLock lock = locks.acquire(fixture.target, Duration.ofMinutes(1));
+            Thread shutdown = new Thread(locks::close);
+            shutdown.start();
+            awaitLatch(releasing);
+            // Renewal stopped when the release began: build-2 takes over after the lease and grace.
+            ReplicaLock next = fixture.locks("build-2").acquire(fixture.target, Duration.ofMinutes(5));
+            assertThat(next.fencingToken()).isEqualTo(2);
+
+            AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
+            Thread build = new Thread(() -> {
+                try {
+                    lock.close();
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            build.start();
+            // The build's close() waits for the release in progress.
+            await().atMost(Timing.scaled(Duration.ofSeconds(10))).until(() -> build.getState() == Thread.State.WAITING);
+            proceed.countDown();
+            build.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
+            shutdown.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
+
+            assertThat(outcome.get())
+                    .isInstanceOf(LockLostException.class)
+                    .hasMessageContaining("taken over by 'build-2' with token 2");
+            assertThat(fixture.cluster.deployment(fixture.target).annotations())
+                    .containsEntry(LockFields.HOLDER_ANNOTATION, "build-2");
+            next.close();
         }
     }
 
