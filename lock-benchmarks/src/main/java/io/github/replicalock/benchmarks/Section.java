@@ -40,6 +40,12 @@ final class Section {
         return this;
     }
 
+    /** Records a headline figure that has no target; it goes into the summary table too. */
+    Section figure(String figure, String measured) {
+        verdicts.add("| " + title + " | " + figure + " | " + measured + " | — | — |");
+        return this;
+    }
+
     List<String> verdicts() {
         return verdicts;
     }
