@@ -58,10 +58,12 @@ final class ExpiryTracker {
         if (lease == null) {
             return NEVER;
         }
-        long allowed = LockEngine.saturatedNanos(lease.plus(options.takeoverGrace()));
-        if (allowed == NEVER) {
-            return NEVER;
+        long leaseNanos = LockEngine.saturatedNanos(lease);
+        long graceNanos = LockEngine.saturatedNanos(options.takeoverGrace());
+        if (leaseNanos == NEVER || graceNanos == NEVER || leaseNanos > NEVER - graceNanos) {
+            return NEVER; // longer than 292 years: never, in practice
         }
+        long allowed = leaseNanos + graceNanos;
         // A difference of two readings of one monotonic clock is right whatever its origin.
         long elapsed = nowNanos - sighting.firstSeenNanos();
         return allowed - elapsed;

@@ -53,6 +53,9 @@ final class HeldReplicaLock implements ReplicaLock {
     private @Nullable Thread releasing;
     // Whether the owner's close() has been told how the release ended (or made it itself).
     private boolean ownerTold;
+    // Lost-listeners due while a release was in progress: run once it has ended, so that a listener
+    // that takes a lock the owner holds while its close() waits for that release cannot deadlock.
+    private List<Consumer<LockLostException>> deferredListeners = List.of();
     private volatile List<String> pods = List.of();
 
     HeldReplicaLock(
@@ -146,7 +149,7 @@ final class HeldReplicaLock implements ReplicaLock {
         synchronized (this) {
             confirmed = lastConfirmedNanos;
         }
-        if (engine.clock.nanoTime() - confirmed < lease.toNanos()) {
+        if (engine.clock.nanoTime() - confirmed < LockEngine.saturatedNanos(lease)) {
             return false;
         }
         markLost("not renewed for a whole lease of " + lease + " (API server unreachable or the process paused)");
@@ -245,6 +248,10 @@ final class HeldReplicaLock implements ReplicaLock {
             cancelRenewal();
             listeners = List.copyOf(lostListeners);
             lostListeners.clear();
+            if (releasing != null) {
+                deferredListeners = listeners;
+                listeners = List.of();
+            }
         }
         engine.forget(this);
         log.warn("{}", exception.getMessage());
@@ -255,6 +262,13 @@ final class HeldReplicaLock implements ReplicaLock {
             } finally {
                 engine.leaveBackend();
             }
+        }
+        runListeners(listeners, exception);
+    }
+
+    private void runListeners(List<Consumer<LockLostException>> listeners, @Nullable LockLostException exception) {
+        if (exception == null) {
+            return;
         }
         for (Consumer<LockLostException> listener : listeners) {
             try {
@@ -333,9 +347,17 @@ final class HeldReplicaLock implements ReplicaLock {
         return true;
     }
 
-    private synchronized void endRelease() {
-        releasing = null;
-        notifyAll();
+    private void endRelease() {
+        List<Consumer<LockLostException>> deferred;
+        LockLostException exception;
+        synchronized (this) {
+            releasing = null;
+            notifyAll();
+            deferred = deferredListeners;
+            deferredListeners = List.of();
+            exception = lost;
+        }
+        runListeners(deferred, exception);
     }
 
     private synchronized void awaitOtherRelease() {
@@ -389,7 +411,16 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     private void release(boolean waitForGone) {
-        // Every lock's release has begun (closeCalled) before ReplicaLocks.close() lets the backend go.
+        synchronized (this) {
+            if (phase == Phase.LOST) {
+                cancelRenewal();
+                throw Objects.requireNonNull(lost);
+            }
+            if (phase == Phase.RELEASED) {
+                return;
+            }
+        }
+        // Every held lock's release has begun (closeCalled) before ReplicaLocks.close() lets the backend go.
         if (!engine.tryEnterBackend()) {
             throw new LockException(target, "released after its ReplicaLocks was closed");
         }

@@ -362,7 +362,10 @@ public final class LockEngine implements AutoCloseable {
      */
     void awaitChange(Wakeup wakeup, Subscription watch, long nowNanos, long deadlineNanos, long limitNanos)
             throws InterruptedException {
-        long wait = Math.min(deadlineNanos - nowNanos, limitNanos);
+        // A limit already passed (a hold expired that this process cannot take over: its own) must not
+        // turn the wait into a busy loop of reads.
+        long limit = limitNanos > 0 ? limitNanos : jittered(options.fallbackPollInterval());
+        long wait = Math.min(deadlineNanos - nowNanos, limit);
         if (!watch.isConnected()) {
             wait = Math.min(wait, jittered(options.fallbackPollInterval()));
         }
@@ -379,7 +382,7 @@ public final class LockEngine implements AutoCloseable {
     }
 
     long jittered(Duration cap) {
-        long capNanos = Math.max(2, cap.toNanos());
+        long capNanos = Math.max(2, saturatedNanos(cap));
         return ThreadLocalRandom.current().nextLong(capNanos / 2, capNanos);
     }
 
@@ -396,19 +399,25 @@ public final class LockEngine implements AutoCloseable {
                 // The hook is running or has run; it releases what is left.
             }
         }
-        for (HeldReplicaLock lock : heldLocks()) {
-            try {
-                lock.closeFromEngine();
-            } catch (LockException e) {
-                log.warn("{}: while closing ReplicaLocks of '{}': {}", lock.target(), holder, e.getMessage());
+        try {
+            for (HeldReplicaLock lock : heldLocks()) {
+                try {
+                    lock.closeFromEngine();
+                } catch (RuntimeException e) {
+                    // Every other lock must still be released, whatever this one's backend threw.
+                    log.warn("{}: while closing ReplicaLocks of '{}': {}", lock.target(), holder, e.getMessage());
+                }
             }
+        } finally {
+            // Closes the backend now, or when the last acquisition still in flight has given back what it wrote.
+            leaveBackend();
         }
-        // Closes the backend now, or when the last acquisition still in flight has given back what it wrote.
-        leaveBackend();
     }
 
     private void releaseAllOnShutdown() {
-        closed.set(true);
+        if (!closed.compareAndSet(false, true)) {
+            return; // close() has released them, or is releasing them
+        }
         List<HeldReplicaLock> locks = heldLocks();
         if (!locks.isEmpty()) {
             log.info(
@@ -418,5 +427,6 @@ public final class LockEngine implements AutoCloseable {
         for (HeldReplicaLock lock : locks) {
             lock.releaseOnShutdown();
         }
+        leaveBackend();
     }
 }

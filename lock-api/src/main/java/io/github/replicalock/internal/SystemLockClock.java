@@ -77,7 +77,8 @@ public final class SystemLockClock implements LockClock {
     @Override
     public Cancellable schedule(Duration delay, Runnable task) {
         Scheduler.used();
-        ScheduledFuture<?> future = Scheduler.EXECUTOR.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> future =
+                Scheduler.EXECUTOR.schedule(task, LockEngine.saturatedNanos(delay), TimeUnit.NANOSECONDS);
         return () -> future.cancel(false);
     }
 

@@ -100,4 +100,11 @@ class ExpiryTrackerTest {
 
         assertThat(tracker.remainingNanos(TARGET, centuries, 0)).isEqualTo(ExpiryTracker.NEVER);
     }
+
+    @Test
+    void aLeaseAnnotationOfLongMaxSecondsNeverExpires() {
+        LockFields forever = new LockFields(1, "a", 1, WALL, WALL, Duration.ofSeconds(Long.MAX_VALUE));
+
+        assertThat(tracker.remainingNanos(TARGET, forever, 0)).isEqualTo(ExpiryTracker.NEVER);
+    }
 }

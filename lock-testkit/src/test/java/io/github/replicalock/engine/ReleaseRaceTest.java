@@ -207,6 +207,14 @@ class ReleaseRaceTest {
                     .shutdownHook(false)
                     .build());
             ReplicaLock lock = locks.acquire(fixture.target, Duration.ofMinutes(1));
+            // The build guards its state with a monitor, in its listener and around its close().
+            Object buildState = new Object();
+            AtomicReference<@Nullable LockLostException> told = new AtomicReference<>();
+            lock.onLost(e -> {
+                synchronized (buildState) {
+                    told.set(e);
+                }
+            });
             Thread shutdown = new Thread(locks::close);
             shutdown.start();
             awaitLatch(releasing);
@@ -216,10 +224,12 @@ class ReleaseRaceTest {
 
             AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
             Thread build = new Thread(() -> {
-                try {
-                    lock.close();
-                } catch (Throwable t) {
-                    outcome.set(t);
+                synchronized (buildState) {
+                    try {
+                        lock.close();
+                    } catch (Throwable t) {
+                        outcome.set(t);
+                    }
                 }
             });
             build.start();
@@ -229,12 +239,52 @@ class ReleaseRaceTest {
             build.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
             shutdown.join(Timing.scaled(Duration.ofSeconds(10)).toMillis());
 
+            assertThat(build.isAlive() || shutdown.isAlive())
+                    .as("deadlock between the listener and the waiting close()")
+                    .isFalse();
             assertThat(outcome.get())
                     .isInstanceOf(LockLostException.class)
                     .hasMessageContaining("taken over by 'build-2' with token 2");
+            assertThat(told.get()).isSameAs(outcome.get());
             assertThat(fixture.cluster.deployment(fixture.target).annotations())
                     .containsEntry(LockFields.HOLDER_ANNOTATION, "build-2");
             next.close();
+        }
+    }
+
+    /** A lock lost before ReplicaLocks.close() (so not among those it releases) still says why on close(). */
+    @Test
+    void closingALostLockAfterItsReplicaLocksWasClosedThrowsTheLoss() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            ReplicaLocks locks = fixture.locks("build-1");
+            ReplicaLock lock = locks.acquire(fixture.target, Duration.ofMinutes(1));
+            AtomicReference<@Nullable LockLostException> told = new AtomicReference<>();
+            lock.onLost(told::set);
+            fixture.cluster.scale(fixture.target, 0);
+            await().atMost(Timing.scaled(Duration.ofSeconds(10))).until(() -> told.get() != null);
+
+            locks.close();
+
+            assertThatThrownBy(lock::close)
+                    .isInstanceOf(LockLostException.class)
+                    .hasMessageContaining("scaled to 0");
+        }
+    }
+
+    /** Durations too long for a long of nanoseconds (a lease of centuries) must not break holding or releasing. */
+    @Test
+    void aLeaseOfCenturiesIsHeldAndReleasedNormally() throws Exception {
+        try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
+            LockOptions centuries = LockOptions.builder()
+                    .leaseDuration(Duration.ofDays(365L * 300))
+                    .fallbackPollInterval(Duration.ofDays(365L * 300))
+                    .build();
+            ReplicaLock lock = fixture.locks("build-1", centuries).acquire(fixture.target, Duration.ofDays(365L * 400));
+
+            assertThat(lock.isHeld()).isTrue();
+            lock.close();
+
+            assertThat(fixture.cluster.deployment(fixture.target).replicas()).isZero();
         }
     }
 
