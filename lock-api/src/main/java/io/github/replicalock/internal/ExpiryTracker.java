@@ -41,10 +41,16 @@ final class ExpiryTracker {
     }
 
     /**
-     * Notes what was read at {@code nowNanos} and returns the nanoseconds left until this hold
-     * expires if nothing changes: zero or less once it has expired, {@link #NEVER} if it never does.
+     * Notes what a read that started at {@code readStartNanos} and returned at {@code readEndNanos}
+     * showed, and returns the nanoseconds from {@code readStartNanos} until this hold expires if
+     * nothing changes: zero or less once it has expired, {@link #NEVER} if it never does.
+     *
+     * <p>Both ends count against a takeover. A hold first seen is dated at the read's end (the
+     * holder may have renewed just before the server answered); a hold seen again is judged at the
+     * read's start (a pause after the read, before this call, proves nothing about the holder: it
+     * may have renewed all along).
      */
-    long remainingNanos(LockTarget target, LockFields fields, long nowNanos) {
+    long remainingNanos(LockTarget target, LockFields fields, long readStartNanos, long readEndNanos) {
         if (fields.replicas() != 1) {
             sightings.remove(target);
             return NEVER;
@@ -53,7 +59,7 @@ final class ExpiryTracker {
                 target,
                 (t, previous) -> previous != null && previous.sameHold(fields)
                         ? previous
-                        : new Sighting(fields.holder(), fields.token(), fields.renewed(), nowNanos));
+                        : new Sighting(fields.holder(), fields.token(), fields.renewed(), readEndNanos));
         Duration lease = leaseOf(fields);
         if (lease == null) {
             return NEVER;
@@ -65,7 +71,7 @@ final class ExpiryTracker {
         }
         long allowed = leaseNanos + graceNanos;
         // A difference of two readings of one monotonic clock is right whatever its origin.
-        long elapsed = nowNanos - sighting.firstSeenNanos();
+        long elapsed = readStartNanos - sighting.firstSeenNanos();
         return allowed - elapsed;
     }
 

@@ -101,9 +101,10 @@ public final class LockEngine implements AutoCloseable {
         enterBackend(target);
         try {
             ensureOpen(target);
+            long readStart = clock.nanoTime();
             LockRecord record = backend.read(target);
             LockStates.requireLock(target, record);
-            HeldReplicaLock lock = attempt(target, record, clock.nanoTime());
+            HeldReplicaLock lock = attempt(target, record, readStart, clock.nanoTime());
             if (lock == null) {
                 log.debug("{}: not acquired, {}", target, LockStates.status(target, record));
                 return Optional.empty();
@@ -142,26 +143,34 @@ public final class LockEngine implements AutoCloseable {
             if (Thread.interrupted()) {
                 throw new InterruptedException(target + ": interrupted while waiting for the lock");
             }
+            // What a read shows was current at some moment between these two: a pause after the read
+            // (GC, a stopped VM) must not count as time in which the holder did not renew.
+            long readStart = clock.nanoTime();
             LockRecord record = backend.read(target);
             LockStates.requireLock(target, record);
-            long now = clock.nanoTime();
-            HeldReplicaLock lock = attempt(target, record, now);
+            long readEnd = clock.nanoTime();
+            HeldReplicaLock lock = attempt(target, record, readStart, readEnd);
             if (lock != null) {
                 return lock;
             }
-            if (now - deadline >= 0) {
+            if (readEnd - deadline >= 0) {
                 throw new LockTimeoutException(target, timeout, LockStates.status(target, record));
             }
             log.debug("{}: waiting, {}", target, LockStates.status(target, record));
-            awaitChange(wakeup, watch, now, deadline, expiry.remainingNanos(target, record.fields(), now));
+            awaitChange(
+                    wakeup,
+                    watch,
+                    readStart,
+                    deadline,
+                    expiry.remainingNanos(target, record.fields(), readStart, readEnd));
         }
     }
 
     /** Acquires from IDLE or takes an expired hold over; null if neither applies or the write lost. */
-    private @Nullable HeldReplicaLock attempt(LockTarget target, LockRecord record, long nowNanos)
+    private @Nullable HeldReplicaLock attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
             throws InterruptedException {
         LockFields observed = record.fields();
-        long expiresIn = expiry.remainingNanos(target, observed, nowNanos);
+        long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
             HeldReplicaLock lock = write(target, observed, List.of());
