@@ -411,27 +411,6 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     private void release(boolean waitForGone) {
-        synchronized (this) {
-            if (phase == Phase.LOST) {
-                cancelRenewal();
-                throw Objects.requireNonNull(lost);
-            }
-            if (phase == Phase.RELEASED) {
-                return;
-            }
-        }
-        // Every held lock's release has begun (closeCalled) before ReplicaLocks.close() lets the backend go.
-        if (!engine.tryEnterBackend()) {
-            throw new LockException(target, "released after its ReplicaLocks was closed");
-        }
-        try {
-            releaseEntered(waitForGone);
-        } finally {
-            engine.leaveBackend();
-        }
-    }
-
-    private void releaseEntered(boolean waitForGone) {
         LockFields current;
         synchronized (this) {
             cancelRenewal();
@@ -443,6 +422,19 @@ final class HeldReplicaLock implements ReplicaLock {
             }
             current = fields;
         }
+        // Every held lock's release has begun (closeCalled) before ReplicaLocks.close() lets the backend
+        // go. A loss noticed from here on makes the conditional write below fail, and is reported then.
+        if (!engine.tryEnterBackend()) {
+            throw new LockException(target, "released after its ReplicaLocks was closed");
+        }
+        try {
+            releaseEntered(current, waitForGone);
+        } finally {
+            engine.leaveBackend();
+        }
+    }
+
+    private void releaseEntered(LockFields current, boolean waitForGone) {
         if (leaseRanOut()) {
             throwIfLost();
         }

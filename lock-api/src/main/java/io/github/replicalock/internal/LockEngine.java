@@ -104,7 +104,8 @@ public final class LockEngine implements AutoCloseable {
             long readStart = clock.nanoTime();
             LockRecord record = backend.read(target);
             LockStates.requireLock(target, record);
-            HeldReplicaLock lock = attempt(target, record, readStart, clock.nanoTime());
+            long expiresIn = expiry.remainingNanos(target, record.fields(), readStart, clock.nanoTime());
+            HeldReplicaLock lock = attempt(target, record, expiresIn);
             if (lock == null) {
                 log.debug("{}: not acquired, {}", target, LockStates.status(target, record));
                 return Optional.empty();
@@ -122,15 +123,18 @@ public final class LockEngine implements AutoCloseable {
             throw new IllegalArgumentException(target + ": acquire timeout must be positive, got " + timeout);
         }
         enterBackend(target);
-        long deadline = clock.nanoTime() + saturatedNanos(timeout);
-        Wakeup wakeup = clock.newWakeup();
-        waiting.add(wakeup);
-        // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
-        try (Subscription watch = backend.watch(target, wakeup::signal)) {
-            HeldReplicaLock lock = awaitLock(target, timeout, deadline, wakeup, watch);
-            return awaitReady(lock, wakeup, watch);
+        try {
+            long deadline = clock.nanoTime() + saturatedNanos(timeout);
+            Wakeup wakeup = clock.newWakeup();
+            waiting.add(wakeup);
+            // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
+            try (Subscription watch = backend.watch(target, wakeup::signal)) {
+                HeldReplicaLock lock = awaitLock(target, timeout, deadline, wakeup, watch);
+                return awaitReady(lock, wakeup, watch);
+            } finally {
+                waiting.remove(wakeup);
+            }
         } finally {
-            waiting.remove(wakeup);
             leaveBackend();
         }
     }
@@ -149,7 +153,8 @@ public final class LockEngine implements AutoCloseable {
             LockRecord record = backend.read(target);
             LockStates.requireLock(target, record);
             long readEnd = clock.nanoTime();
-            HeldReplicaLock lock = attempt(target, record, readStart, readEnd);
+            long expiresIn = expiry.remainingNanos(target, record.fields(), readStart, readEnd);
+            HeldReplicaLock lock = attempt(target, record, expiresIn);
             if (lock != null) {
                 return lock;
             }
@@ -157,20 +162,17 @@ public final class LockEngine implements AutoCloseable {
                 throw new LockTimeoutException(target, timeout, LockStates.status(target, record));
             }
             log.debug("{}: waiting, {}", target, LockStates.status(target, record));
-            awaitChange(
-                    wakeup,
-                    watch,
-                    readStart,
-                    deadline,
-                    expiry.remainingNanos(target, record.fields(), readStart, readEnd));
+            awaitChange(wakeup, watch, readStart, deadline, expiresIn);
         }
     }
 
-    /** Acquires from IDLE or takes an expired hold over; null if neither applies or the write lost. */
-    private @Nullable HeldReplicaLock attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
+    /**
+     * Acquires from IDLE or takes an expired hold over ({@code expiresIn}, from {@link
+     * ExpiryTracker#remainingNanos}, at most 0); null if neither applies or the write lost.
+     */
+    private @Nullable HeldReplicaLock attempt(LockTarget target, LockRecord record, long expiresIn)
             throws InterruptedException {
         LockFields observed = record.fields();
-        long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
             HeldReplicaLock lock = write(target, observed, List.of());

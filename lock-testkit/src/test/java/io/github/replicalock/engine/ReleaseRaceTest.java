@@ -120,14 +120,9 @@ class ReleaseRaceTest {
                     .shutdownHook(false)
                     .build();
             AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
-            Thread acquirer = new Thread(() -> {
-                try {
-                    locks.acquire(stopped.target, Duration.ofHours(1)).close();
-                } catch (Throwable t) {
-                    outcome.set(t);
-                }
-            });
-            acquirer.start();
+            Thread acquirer = startRecordingFailure(
+                    outcome,
+                    () -> locks.acquire(stopped.target, Duration.ofHours(1)).close());
             awaitLatch(written);
 
             locks.close();
@@ -164,14 +159,7 @@ class ReleaseRaceTest {
                     .build());
             ReplicaLock lock = locks.acquire(fixture.target, Duration.ofMinutes(1));
             AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
-            Thread build = new Thread(() -> {
-                try {
-                    lock.close();
-                } catch (Throwable t) {
-                    outcome.set(t);
-                }
-            });
-            build.start();
+            Thread build = startRecordingFailure(outcome, lock::close);
             awaitLatch(releasing);
 
             locks.close();
@@ -223,16 +211,11 @@ class ReleaseRaceTest {
             assertThat(next.fencingToken()).isEqualTo(2);
 
             AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
-            Thread build = new Thread(() -> {
+            Thread build = startRecordingFailure(outcome, () -> {
                 synchronized (buildState) {
-                    try {
-                        lock.close();
-                    } catch (Throwable t) {
-                        outcome.set(t);
-                    }
+                    lock.close();
                 }
             });
-            build.start();
             // The build's close() waits for the release in progress.
             await().atMost(Timing.scaled(Duration.ofSeconds(10))).until(() -> build.getState() == Thread.State.WAITING);
             proceed.countDown();
@@ -342,6 +325,24 @@ class ReleaseRaceTest {
             }
             return super.compareAndSet(target, expected, desired);
         }
+    }
+
+    /** What a test thread does; may throw anything, which the test then inspects. */
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** Starts {@code step} on a thread of its own; what it throws ends up in {@code failure}. */
+    private static Thread startRecordingFailure(AtomicReference<@Nullable Throwable> failure, Step step) {
+        Thread thread = new Thread(() -> {
+            try {
+                step.run();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        thread.start();
+        return thread;
     }
 
     private static void sleepUntil(VirtualClock clock, Duration elapsed) throws InterruptedException {
