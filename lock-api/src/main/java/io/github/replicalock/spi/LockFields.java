@@ -8,17 +8,19 @@ import org.jspecify.annotations.Nullable;
 /**
  * The lock's part of a Deployment: {@code spec.replicas} and the {@code replicalock.io/}
  * annotations. Conditional writes compare {@link #replicas}, {@link #holder} and {@link #token}.
+ * {@link LockAnnotations} is their text form, shared by every backend that stores on a Deployment.
  *
  * <pre>{@code
  * LockFields held = LockFields.free(7).heldBy("build-42", 8, now, Duration.ofSeconds(30));
  * }</pre>
  *
  * @param replicas {@code spec.replicas}
- * @param holder {@code replicalock.io/holder}; null when absent or empty
+ * @param holder {@code replicalock.io/holder}; null when absent, empty or blank (nobody)
  * @param token {@code replicalock.io/token}; 0 when absent
  * @param acquired {@code replicalock.io/acquired}
  * @param renewed {@code replicalock.io/renewed}
- * @param lease {@code replicalock.io/lease-seconds}
+ * @param lease {@code replicalock.io/lease-seconds}; a backend stores it rounded up to whole
+ *     seconds ({@link LockAnnotations#stored})
  */
 public record LockFields(
         int replicas,
@@ -37,7 +39,7 @@ public record LockFields(
     public static final String LEASE_ANNOTATION = "replicalock.io/lease-seconds";
 
     public LockFields {
-        if (holder != null && holder.isEmpty()) {
+        if (holder != null && holder.isBlank()) {
             holder = null;
         }
     }

@@ -41,10 +41,11 @@ import org.jspecify.annotations.Nullable;
  * this happens inside the write that caused it, so that a release is followed by {@code 0/0} at
  * once. Pods are named {@code <deployment>-<5 random lower case alphanumerics>}.
  *
- * <p><b>Backend semantics</b> are described on {@link FakeBackend}. Lock annotations are stored as
- * the real backend stores them ({@link io.github.replicalock.spi.LockFields}' keys; instants in RFC
- * 3339, the lease in whole seconds rounded up), and an annotation that does not parse makes reads
- * throw {@link io.github.replicalock.LockTargetInvalidException} naming key and value.
+ * <p><b>Backend semantics</b> are described on {@link FakeBackend}. Lock annotations are read and
+ * written by {@link io.github.replicalock.spi.LockAnnotations}, the codec the Kubernetes backend
+ * uses too: instants in RFC 3339, the lease in whole seconds rounded up, the holder {@code ""} on a
+ * free lock; an annotation that does not parse makes reads throw {@link
+ * io.github.replicalock.LockTargetInvalidException} naming key and value, exactly as on a cluster.
  *
  * <p><b>Inspection.</b> {@link #deployment}, {@link #ready}, {@link #events}, {@link #lockWrites}
  * and {@link #requests} show what the cluster saw, also after {@link #close()}.

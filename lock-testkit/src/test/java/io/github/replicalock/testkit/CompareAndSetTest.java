@@ -56,14 +56,15 @@ class CompareAndSetTest {
     }
 
     @Test
-    void aReleaseRemovesHolderAndTimesButKeepsTheToken() throws InterruptedException {
+    void aReleaseEmptiesTheHolderRemovesTheTimesAndKeepsTheToken() throws InterruptedException {
         LockFields held = LockFields.free(0).heldBy("build-1", 1, NOW, LEASE);
         backend.compareAndSet(target, LockFields.free(0), held);
 
         assertThat(backend.compareAndSet(target, held, held.released())).isTrue();
 
         assertThat(cluster.deployment(target).annotations())
-                .containsOnlyKeys(LockFields.TOKEN_ANNOTATION)
+                .containsOnlyKeys(LockFields.HOLDER_ANNOTATION, LockFields.TOKEN_ANNOTATION)
+                .containsEntry(LockFields.HOLDER_ANNOTATION, "")
                 .containsEntry(LockFields.TOKEN_ANNOTATION, "1");
         assertThat(backend.read(target).fields()).isEqualTo(LockFields.free(1));
     }

@@ -1,5 +1,6 @@
 package io.github.replicalock.kubernetes.internal;
 
+import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,10 +36,11 @@ import org.jspecify.annotations.Nullable;
  * this backend writes ({@code holder ""}, token in decimal); if that guess is wrong the server
  * rejects the patch and the backend re-reads and builds the patch from what is really stored.
  *
- * <p><b>Writes.</b> {@code add} on an object member replaces it when present (RFC 6902 4.1), so
- * {@code add} sets replicas and the annotations whether present or not. Optional annotations that
- * the desired fields clear are removed with {@code add ""} then {@code remove}, which succeeds
- * whether the key was there or not.
+ * <p><b>Writes.</b> The annotations' text is {@link LockAnnotations}'s, the form every backend
+ * writes (the lease rounded up to whole seconds). {@code add} on an object member replaces it when
+ * present (RFC 6902 4.1), so {@code add} sets replicas and the annotations whether present or not.
+ * Optional annotations that the desired fields clear are removed with {@code add ""} then {@code
+ * remove}, which succeeds whether the key was there or not.
  */
 public final class LockPatch {
     private static final String ANNOTATIONS = "/metadata/annotations";
@@ -56,8 +58,8 @@ public final class LockPatch {
         boolean annotationsPresent = true;
         if (stored == null) {
             ops.add(test("/spec/replicas", expected.replicas()));
-            ops.add(test(key(LockFields.HOLDER_ANNOTATION), expected.holder() == null ? "" : expected.holder()));
-            ops.add(test(key(LockFields.TOKEN_ANNOTATION), Long.toString(expected.token())));
+            ops.add(test(key(LockFields.HOLDER_ANNOTATION), LockAnnotations.holderText(expected.holder())));
+            ops.add(test(key(LockFields.TOKEN_ANNOTATION), LockAnnotations.tokenText(expected.token())));
         } else {
             Map<String, String> annotations = stored.annotations();
             boolean guardWholeObject = stored.replicas() == null || annotations == null;
@@ -88,20 +90,7 @@ public final class LockPatch {
             ops.add(op("add", ANNOTATIONS, Map.of()));
         }
         ops.add(op("add", "/spec/replicas", desired.replicas()));
-        ops.add(op("add", key(LockFields.HOLDER_ANNOTATION), desired.holder() == null ? "" : desired.holder()));
-        ops.add(op("add", key(LockFields.TOKEN_ANNOTATION), Long.toString(desired.token())));
-        set(
-                ops,
-                LockFields.ACQUIRED_ANNOTATION,
-                desired.acquired() == null ? null : desired.acquired().toString());
-        set(
-                ops,
-                LockFields.RENEWED_ANNOTATION,
-                desired.renewed() == null ? null : desired.renewed().toString());
-        set(
-                ops,
-                LockFields.LEASE_ANNOTATION,
-                desired.lease() == null ? null : Long.toString(desired.lease().toSeconds()));
+        LockAnnotations.write(desired, (annotation, value) -> set(ops, annotation, value));
         return Json.write(ops);
     }
 

@@ -5,11 +5,8 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentSpec;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
+import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
-import java.time.DateTimeException;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.Map;
 import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
@@ -56,66 +53,13 @@ public record ObservedLock(
     }
 
     /**
-     * Parses the lock fields.
+     * Parses the lock fields, as every backend does ({@link LockAnnotations}); an absent {@code
+     * spec.replicas} is 1, the API server's default.
      *
      * @throws LockTargetInvalidException naming the annotation and its value if one does not parse
      */
     public LockFields fields(LockTarget target) {
-        return new LockFields(
-                replicas == null ? 1 : replicas,
-                annotation(LockFields.HOLDER_ANNOTATION),
-                token(target),
-                instant(target, LockFields.ACQUIRED_ANNOTATION),
-                instant(target, LockFields.RENEWED_ANNOTATION),
-                lease(target));
-    }
-
-    private long token(LockTarget target) {
-        String raw = annotation(LockFields.TOKEN_ANNOTATION);
-        if (raw == null || raw.isEmpty()) {
-            return 0;
-        }
-        try {
-            long token = Long.parseLong(raw.trim());
-            if (token < 0) {
-                throw invalid(target, LockFields.TOKEN_ANNOTATION, raw, "a non-negative decimal long");
-            }
-            return token;
-        } catch (NumberFormatException e) {
-            throw invalid(target, LockFields.TOKEN_ANNOTATION, raw, "a non-negative decimal long");
-        }
-    }
-
-    private @Nullable Instant instant(LockTarget target, String key) {
-        String raw = annotation(key);
-        if (raw == null || raw.isEmpty()) {
-            return null;
-        }
-        try {
-            return OffsetDateTime.parse(raw.trim()).toInstant();
-        } catch (DateTimeException e) {
-            throw invalid(target, key, raw, "an RFC 3339 instant such as 2026-01-31T12:00:00Z");
-        }
-    }
-
-    private @Nullable Duration lease(LockTarget target) {
-        String raw = annotation(LockFields.LEASE_ANNOTATION);
-        if (raw == null || raw.isEmpty()) {
-            return null;
-        }
-        try {
-            long seconds = Long.parseLong(raw.trim());
-            if (seconds <= 0) {
-                throw invalid(target, LockFields.LEASE_ANNOTATION, raw, "a positive number of seconds");
-            }
-            return Duration.ofSeconds(seconds);
-        } catch (NumberFormatException e) {
-            throw invalid(target, LockFields.LEASE_ANNOTATION, raw, "a positive number of seconds");
-        }
-    }
-
-    private static LockTargetInvalidException invalid(LockTarget target, String key, String raw, String expected) {
-        return new LockTargetInvalidException(
-                target, "annotation " + key + " has value '" + raw + "', expected " + expected);
+        return LockAnnotations.parse(
+                target, replicas == null ? 1 : replicas, annotations == null ? Map.of() : annotations);
     }
 }

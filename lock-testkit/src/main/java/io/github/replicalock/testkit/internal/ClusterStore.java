@@ -5,6 +5,7 @@ import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
+import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
@@ -17,10 +18,6 @@ import io.github.replicalock.testkit.RequestKind;
 import io.github.replicalock.testkit.internal.FaultState.Permission;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -589,11 +586,9 @@ public final class ClusterStore {
 
     private boolean writeIfVersion(Client client, LockTarget target, long version, LockFields desired) {
         // Formatted before taking the lock: every other client's request waits while it is held.
-        Instant acquiredAt = desired.acquired();
-        Instant renewedAt = desired.renewed();
-        String acquired = acquiredAt == null ? null : Rfc3339.format(acquiredAt);
-        // Acquisitions write the same instant twice: format it once.
-        String renewed = renewedAt == null ? null : renewedAt.equals(acquiredAt) ? acquired : Rfc3339.format(renewedAt);
+        Map<String, @Nullable String> text = new LinkedHashMap<>(8);
+        LockAnnotations.write(desired, text::put);
+        LockFields stored = LockAnnotations.stored(desired);
         boolean applied = false;
         lock.lock();
         try {
@@ -603,7 +598,7 @@ public final class ClusterStore {
                 deployment.resourceVersion = ++resourceVersion;
             } else if (deployment.resourceVersion == version) {
                 LockFields before = fields(deployment);
-                LockFields after = store(deployment, desired, acquired, renewed);
+                LockFields after = store(deployment, stored, text);
                 recordWrite(target, client.name, before, after);
                 reconcile(deployment);
                 applied = true;
@@ -616,44 +611,21 @@ public final class ClusterStore {
         return applied;
     }
 
-    /**
-     * Writes the lock fields as the real backend would store them, with the instants already
-     * formatted. Lock held.
-     */
-    private LockFields store(
-            Deployment deployment, LockFields desired, @Nullable String acquired, @Nullable String renewed) {
+    /** Writes the lock fields in the text {@link LockAnnotations} gave, as every backend stores them. Lock held. */
+    private LockFields store(Deployment deployment, LockFields stored, Map<String, @Nullable String> text) {
         Map<String, String> annotations = deployment.annotations;
-        deployment.replicas = desired.replicas();
-        putOrRemove(annotations, LockFields.HOLDER_ANNOTATION, desired.holder());
-        annotations.put(LockFields.TOKEN_ANNOTATION, Long.toString(desired.token()));
-        Instant acquiredAt = desired.acquired();
-        Instant renewedAt = desired.renewed();
-        Duration desiredLease = desired.lease();
-        putOrRemove(annotations, LockFields.ACQUIRED_ANNOTATION, acquired);
-        putOrRemove(annotations, LockFields.RENEWED_ANNOTATION, renewed);
-        Duration lease = null;
-        if (desiredLease != null) {
-            // Whole seconds, rounded up: a holder must never appear to promise less than it does.
-            long seconds = desiredLease.getSeconds() + (desiredLease.getNano() > 0 ? 1 : 0);
-            lease = Duration.ofSeconds(seconds);
-            annotations.put(LockFields.LEASE_ANNOTATION, Long.toString(seconds));
-        } else {
-            annotations.remove(LockFields.LEASE_ANNOTATION);
+        deployment.replicas = stored.replicas();
+        for (Map.Entry<String, @Nullable String> annotation : text.entrySet()) {
+            String value = annotation.getValue();
+            if (value == null) {
+                annotations.remove(annotation.getKey());
+            } else {
+                annotations.put(annotation.getKey(), value);
+            }
         }
         deployment.resourceVersion = ++resourceVersion;
-        // The text is Instant.toString's, RFC 3339, and parses back to the same instant.
-        LockFields stored =
-                new LockFields(desired.replicas(), desired.holder(), desired.token(), acquiredAt, renewedAt, lease);
         deployment.fieldsCache = stored;
         return stored;
-    }
-
-    private static void putOrRemove(Map<String, String> map, String key, @Nullable String value) {
-        if (value == null) {
-            map.remove(key);
-        } else {
-            map.put(key, value);
-        }
     }
 
     public Subscription watch(Client client, LockTarget target, Runnable onChange) {
@@ -970,17 +942,7 @@ public final class ClusterStore {
         if (cached != null) {
             return cached;
         }
-        Map<String, String> annotations = deployment.annotations;
-        LockTarget target = deployment.target;
-        String token = annotations.get(LockFields.TOKEN_ANNOTATION);
-        String lease = annotations.get(LockFields.LEASE_ANNOTATION);
-        LockFields parsed = new LockFields(
-                deployment.replicas,
-                annotations.get(LockFields.HOLDER_ANNOTATION),
-                token == null ? 0 : parseLong(target, LockFields.TOKEN_ANNOTATION, token),
-                parseInstant(target, LockFields.ACQUIRED_ANNOTATION, annotations.get(LockFields.ACQUIRED_ANNOTATION)),
-                parseInstant(target, LockFields.RENEWED_ANNOTATION, annotations.get(LockFields.RENEWED_ANNOTATION)),
-                lease == null ? null : Duration.ofSeconds(parseLong(target, LockFields.LEASE_ANNOTATION, lease)));
+        LockFields parsed = LockAnnotations.parse(deployment.target, deployment.replicas, deployment.annotations);
         deployment.fieldsCache = parsed;
         return parsed;
     }
@@ -991,31 +953,6 @@ public final class ClusterStore {
         } catch (LockTargetInvalidException e) {
             return null;
         }
-    }
-
-    private static long parseLong(LockTarget target, String key, String value) {
-        try {
-            return Long.parseLong(value.trim());
-        } catch (NumberFormatException e) {
-            throw invalid(target, key, value, "a decimal integer");
-        }
-    }
-
-    private static @Nullable Instant parseInstant(LockTarget target, String key, @Nullable String value) {
-        if (value == null || value.isEmpty()) {
-            return null;
-        }
-        try {
-            return OffsetDateTime.parse(value, DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-                    .toInstant();
-        } catch (DateTimeParseException e) {
-            throw invalid(target, key, value, "an RFC 3339 timestamp such as 2030-01-01T00:00:00Z");
-        }
-    }
-
-    private static LockTargetInvalidException invalid(LockTarget target, String key, String value, String expected) {
-        return new LockTargetInvalidException(
-                target, "annotation " + key + " has value '" + value + "', expected " + expected);
     }
 
     private List<PodSnapshot> podSnapshots(Deployment deployment) {

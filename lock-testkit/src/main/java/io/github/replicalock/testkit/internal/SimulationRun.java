@@ -5,12 +5,14 @@ import io.github.replicalock.LockException;
 import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.LocksClosedException;
 import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReleaseTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.testkit.DeploymentSnapshot;
@@ -388,8 +390,9 @@ public final class SimulationRun {
             }
             // Invariant 6: a failed acquisition leaves nothing behind.
             DeploymentSnapshot now = Objects.requireNonNull(cluster).deployment(Objects.requireNonNull(target));
-            String holder = now.annotations().get(LockFields.HOLDER_ANNOTATION);
-            long token = parseToken(now.annotations().get(LockFields.TOKEN_ANNOTATION));
+            LockFields stored = storedFields(now);
+            String holder = stored == null ? null : stored.holder();
+            long token = stored == null ? -1 : stored.token();
             if (now.replicas() == 1
                     && name.equals(holder)
                     && token > tokenBefore
@@ -635,11 +638,13 @@ public final class SimulationRun {
     private void finalChecks(VirtualClock time, FakeCluster fake, LockTarget lock) {
         // Invariant 5: nothing leaks.
         DeploymentSnapshot end = fake.deployment(lock);
+        LockFields endFields = storedFields(end);
         if (end.replicas() != 0
-                || end.annotations().containsKey(LockFields.HOLDER_ANNOTATION)
+                || endFields == null
+                || endFields.holder() != null
                 || !end.pods().isEmpty()) {
-            violation("leak: after every client closed, the deployment is " + end.ready() + " with holder "
-                    + end.annotations().get(LockFields.HOLDER_ANNOTATION) + " and pods " + end.pods());
+            violation("leak: after every client closed, the deployment is " + end.ready() + " with holder '"
+                    + end.annotations().get(LockFields.HOLDER_ANNOTATION) + "' and pods " + end.pods());
         }
         for (Tracked held : tracked) {
             if (held.lock.isHeld()) {
@@ -856,11 +861,12 @@ public final class SimulationRun {
         return "(" + f.replicas() + ", " + f.holder() + ", " + f.token() + ")";
     }
 
-    private static long parseToken(@Nullable String value) {
+    /** The lock fields as every backend reads them, or null if the annotations do not parse. */
+    private static @Nullable LockFields storedFields(DeploymentSnapshot deployment) {
         try {
-            return value == null ? 0 : Long.parseLong(value);
-        } catch (NumberFormatException e) {
-            return -1;
+            return LockAnnotations.parse(deployment.target(), deployment.replicas(), deployment.annotations());
+        } catch (LockTargetInvalidException e) {
+            return null;
         }
     }
 

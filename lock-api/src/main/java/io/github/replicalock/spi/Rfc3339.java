@@ -1,13 +1,14 @@
-package io.github.replicalock.testkit.internal;
+package io.github.replicalock.spi;
 
 import java.time.Instant;
 
 /**
  * {@link Instant#toString()}'s text, several times faster for the years 0 to 9999: every
- * acquisition and renewal in the fake formats two instants, and with {@code DateTimeFormatter}
- * behind {@code Instant.toString} that was a tenth of a cycle. Other years take {@code toString}.
+ * acquisition and renewal formats two instants, and in the fake cluster, with {@code
+ * DateTimeFormatter} behind {@code Instant.toString}, that was a tenth of a cycle. Other years take
+ * {@code toString}. Used by {@link LockAnnotations} only.
  */
-public final class Rfc3339 {
+final class Rfc3339 {
     private static final long SECONDS_PER_DAY = 86_400;
     // Days from 0000-03-01 to 1970-01-01, for the civil-from-days algorithm below.
     private static final long DAYS_0000_TO_1970 = 719_468;
@@ -16,7 +17,7 @@ public final class Rfc3339 {
 
     private Rfc3339() {}
 
-    public static String format(Instant instant) {
+    static String format(Instant instant) {
         long seconds = instant.getEpochSecond();
         if (seconds < MIN_FAST || seconds > MAX_FAST) {
             return instant.toString();

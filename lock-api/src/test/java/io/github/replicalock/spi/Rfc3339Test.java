@@ -1,4 +1,4 @@
-package io.github.replicalock.testkit.internal;
+package io.github.replicalock.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
