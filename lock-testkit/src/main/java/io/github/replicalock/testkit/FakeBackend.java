@@ -7,8 +7,15 @@ import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
+import io.github.replicalock.testkit.internal.ClusterClient;
 import io.github.replicalock.testkit.internal.ClusterStore;
+import io.github.replicalock.testkit.internal.RequestRetry;
+import io.github.replicalock.testkit.internal.TransientFailure;
+import java.lang.System.Logger.Level;
 import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One client of a {@link FakeCluster}, implementing the backend SPI as the real Kubernetes backend
@@ -47,12 +54,22 @@ import java.util.Collection;
  * <p>Thread-safe.
  */
 public final class FakeBackend implements LockBackend {
-    private final ClusterStore store;
-    private final ClusterStore.Client client;
+    /**
+     * Conflicts a compare-and-set absorbs before it gives up. A real API server under a controller
+     * writing status sees one or two in a row; ten means something is badly wrong.
+     */
+    static final int MAX_CONFLICTS = 10;
 
-    FakeBackend(ClusterStore store, ClusterStore.Client client) {
+    private static final System.Logger LOG = System.getLogger(FakeBackend.class.getName());
+
+    private final ClusterStore store;
+    private final ClusterClient client;
+    private final RequestRetry requests;
+
+    FakeBackend(ClusterStore store, ClusterClient client) {
         this.store = store;
         this.client = client;
+        this.requests = new RequestRetry(store, client);
     }
 
     /** The name this client's writes and events are recorded under, such as {@code client-1}. */
@@ -62,28 +79,82 @@ public final class FakeBackend implements LockBackend {
 
     @Override
     public LockRecord read(LockTarget target) throws InterruptedException {
-        return store.read(client, target);
+        return requests.call(target, RequestKind.READ, () -> store.read(target));
     }
 
+    /**
+     * The conditional write, in the shape of the Kubernetes backend's: read, write conditional on
+     * what was read, and on a rejection read again. A conflict while the lock fields still equal
+     * {@code expected} (the controller wrote status in between) is absorbed by another round; other
+     * lock fields are a lost race, unless an attempt whose answer was lost had written {@code
+     * desired} itself.
+     */
     @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
-        return store.compareAndSet(client, target, expected, desired);
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(desired, "desired");
+        // Set when an attempt may have been applied without our hearing of it.
+        AtomicBoolean maybeApplied = new AtomicBoolean();
+        return requests.call(target, RequestKind.COMPARE_AND_SET, () -> {
+            for (int conflicts = 0; ; conflicts++) {
+                ClusterStore.Versioned current = store.lockFields(target);
+                if (!current.fields().sameLockAs(expected)) {
+                    // Our own lost write, found by the retry: as LockBackend#compareAndSet says, it counts.
+                    return maybeApplied.get() && current.fields().sameLockAs(desired);
+                }
+                if (store.writeIfVersion(client.name(), target, current.resourceVersion(), desired)) {
+                    if (store.faults().takeLostResponse()) {
+                        // Applied, but the answer never arrived, as a real client's timeout.
+                        maybeApplied.set(true);
+                        throw new TransientFailure("timeout waiting for the response (injected lost response)");
+                    }
+                    return true;
+                }
+                if (conflicts + 1 >= MAX_CONFLICTS) {
+                    throw new LockBackendUnavailableException(
+                            target, "the write conflicted " + MAX_CONFLICTS + " times in a row; giving up", null);
+                }
+            }
+        });
     }
 
     @Override
     public Subscription watch(LockTarget target, Runnable onChange) {
-        return store.watch(client, target, onChange);
+        Objects.requireNonNull(onChange, "onChange");
+        try {
+            return requests.call(target, RequestKind.WATCH, () -> store.openWatch(client, target, onChange));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LockBackendUnavailableException(target, "interrupted while opening a watch", e);
+        }
     }
 
     @Override
     public void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException {
-        store.deletePods(client, target, podNames);
+        List<String> names = List.copyOf(podNames);
+        requests.call(target, RequestKind.DELETE_PODS, () -> {
+            store.deletePods(target, names);
+            return Boolean.TRUE;
+        });
     }
 
+    /** Best effort, as the SPI promises: a failed event never fails the lock, and is only logged. */
     @Override
     public void recordEvent(LockTarget target, String reason, String message) {
-        store.recordEvent(client, target, reason, message);
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(reason, "reason");
+        Objects.requireNonNull(message, "message");
+        try {
+            requests.call(target, RequestKind.EVENT, () -> {
+                store.recordEvent(client.name(), target, reason, message);
+                return Boolean.TRUE;
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, () -> "event " + reason + " on " + target + " dropped: " + e.getMessage());
+        }
     }
 
     /** The cluster's clock: the system clock, or the cluster's {@link VirtualClock}. */

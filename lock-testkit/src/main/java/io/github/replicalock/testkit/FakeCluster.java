@@ -3,6 +3,7 @@ package io.github.replicalock.testkit;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.internal.ClusterStore;
+import io.github.replicalock.testkit.internal.Kubectl;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -55,9 +56,10 @@ import org.jspecify.annotations.Nullable;
  */
 public final class FakeCluster implements AutoCloseable {
     /** The client name of changes made with {@link #scale} and {@link #annotate}. */
-    public static final String KUBECTL = ClusterStore.KUBECTL;
+    public static final String KUBECTL = Kubectl.CLIENT;
 
     private final ClusterStore store;
+    private final Kubectl kubectl;
     private final LockClock clock;
     private final @Nullable VirtualClock ownedClock;
     private final Faults faults;
@@ -85,6 +87,7 @@ public final class FakeCluster implements AutoCloseable {
                 builder.podTerminationDelay,
                 builder.historyLimit,
                 builder.writeListener);
+        this.kubectl = new Kubectl(store);
         this.faults = new Faults(store);
     }
 
@@ -127,7 +130,7 @@ public final class FakeCluster implements AutoCloseable {
      * @throws IllegalStateException if it exists already
      */
     public LockTarget createDeployment(String namespace, String name) {
-        return store.createDeployment(namespace, name);
+        return kubectl.createDeployment(namespace, name);
     }
 
     /**
@@ -136,7 +139,7 @@ public final class FakeCluster implements AutoCloseable {
      * @throws IllegalStateException if it does not exist
      */
     public void deleteDeployment(String namespace, String name) {
-        store.deleteDeployment(namespace, name);
+        kubectl.deleteDeployment(namespace, name);
     }
 
     /**
@@ -144,7 +147,7 @@ public final class FakeCluster implements AutoCloseable {
      * path need it). Reads then show selector null and no pods.
      */
     public void clearSelector(String namespace, String name) {
-        store.clearSelector(namespace, name);
+        kubectl.clearSelector(namespace, name);
     }
 
     /**
@@ -154,7 +157,7 @@ public final class FakeCluster implements AutoCloseable {
      * @throws IllegalStateException if the Deployment does not exist
      */
     public void scale(String namespace, String name, int replicas) {
-        store.scale(namespace, name, replicas);
+        kubectl.scale(namespace, name, replicas);
     }
 
     /** {@link #scale(String, String, int)} for a target. */
@@ -167,7 +170,7 @@ public final class FakeCluster implements AutoCloseable {
      * --overwrite} does: for tests of broken or hand-edited lock annotations.
      */
     public void annotate(String namespace, String name, String key, @Nullable String value) {
-        store.annotate(namespace, name, key, value);
+        kubectl.annotate(namespace, name, key, value);
     }
 
     // ------------------------------------------------------------------ clients and faults
@@ -200,12 +203,12 @@ public final class FakeCluster implements AutoCloseable {
      * @throws IllegalStateException if it does not exist
      */
     public DeploymentSnapshot deployment(String namespace, String name) {
-        return store.snapshot(LockTarget.of(namespace, name));
+        return kubectl.snapshot(LockTarget.of(namespace, name));
     }
 
     /** {@link #deployment(String, String)} for a target. */
     public DeploymentSnapshot deployment(LockTarget target) {
-        return store.snapshot(target);
+        return kubectl.snapshot(target);
     }
 
     /**
@@ -214,12 +217,12 @@ public final class FakeCluster implements AutoCloseable {
      * @throws IllegalStateException if the Deployment does not exist
      */
     public String ready(String namespace, String name) {
-        return store.ready(LockTarget.of(namespace, name));
+        return kubectl.ready(LockTarget.of(namespace, name));
     }
 
     /** {@link #ready(String, String)} for a target. */
     public String ready(LockTarget target) {
-        return store.ready(target);
+        return kubectl.ready(target);
     }
 
     /** The events recorded on the Deployment, oldest first (the last 1000). */

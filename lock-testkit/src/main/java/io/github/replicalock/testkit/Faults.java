@@ -4,6 +4,7 @@ import io.github.replicalock.LockAccessDeniedException;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.testkit.internal.ClusterStore;
+import io.github.replicalock.testkit.internal.RequestRetry;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -58,7 +59,7 @@ public final class Faults {
 
     /**
      * The next {@code count} request attempts fail transiently (HTTP 503). The backend retries each
-     * request up to {@value ClusterStore#MAX_ATTEMPTS} attempts with a backoff on the cluster clock,
+     * request up to {@value RequestRetry#MAX_ATTEMPTS} attempts with a backoff on the cluster clock,
      * then throws {@link LockBackendUnavailableException}.
      */
     public Faults failNextRequests(int count) {
@@ -79,9 +80,9 @@ public final class Faults {
     /**
      * The next {@code count} successful conditional writes are applied, but their response is lost
      * (a timeout). The backend retries as for any transient error: the retry re-reads, finds the
-     * lock fields no longer equal to {@code expected} (they are now {@code desired}) and returns
-     * false. The lock algorithm must not take that for a lost race without looking at what is
-     * stored: the lock may be its own.
+     * lock fields no longer equal to {@code expected} but equal to {@code desired}, and answers
+     * true, as {@link io.github.replicalock.spi.LockBackend#compareAndSet} requires of a write whose
+     * answer was lost.
      */
     public Faults loseNextResponses(int count) {
         store.faults().addLostResponses(nonNegative("count", count));

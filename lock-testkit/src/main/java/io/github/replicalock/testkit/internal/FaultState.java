@@ -1,7 +1,10 @@
 package io.github.replicalock.testkit.internal;
 
+import io.github.replicalock.testkit.RequestKind;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -9,10 +12,14 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The request-level faults: counters and settings read on every request without the cluster lock,
- * so that the fault-free fast path costs a few volatile reads. Per-deployment faults (never ready,
- * stuck terminating) change pods and live in {@link ClusterStore}.
+ * so that the fault-free fast path costs a few volatile reads, and the RBAC verbs each kind of
+ * request needs. Per-deployment faults (never ready, stuck terminating) change pods and live in
+ * {@link DeploymentController}; dropped watches in {@link WatchRegistry}.
  */
 public final class FaultState {
+    /** The RBAC verbs each request needs, as the Kubernetes backend's requests do. */
+    private static final Map<RequestKind, List<Permission>> PERMISSIONS = permissions();
+
     private final AtomicInteger conflicts = new AtomicInteger();
     private final AtomicInteger failures = new AtomicInteger();
     private final AtomicInteger lostResponses = new AtomicInteger();
@@ -88,13 +95,25 @@ public final class FaultState {
         forbidden.clear();
     }
 
-    /** The first of these permissions that is forbidden, or null. */
+    private static Map<RequestKind, List<Permission>> permissions() {
+        Map<RequestKind, List<Permission>> map = new EnumMap<>(RequestKind.class);
+        map.put(RequestKind.READ, List.of(new Permission("get", "deployments"), new Permission("list", "pods")));
+        map.put(
+                RequestKind.COMPARE_AND_SET,
+                List.of(new Permission("get", "deployments"), new Permission("patch", "deployments")));
+        map.put(RequestKind.WATCH, List.of(new Permission("watch", "deployments"), new Permission("watch", "pods")));
+        map.put(RequestKind.DELETE_PODS, List.of(new Permission("delete", "pods")));
+        map.put(RequestKind.EVENT, List.of(new Permission("create", "events")));
+        return map;
+    }
+
+    /** The first permission a request of this kind needs that is forbidden, or null. */
     @Nullable
-    Permission firstForbidden(List<Permission> needed) {
+    Permission firstForbidden(RequestKind kind) {
         if (forbidden.isEmpty()) {
             return null;
         }
-        for (Permission permission : needed) {
+        for (Permission permission : PERMISSIONS.getOrDefault(kind, List.of())) {
             if (forbidden.contains(key(permission.verb(), permission.resource()))) {
                 return permission;
             }
