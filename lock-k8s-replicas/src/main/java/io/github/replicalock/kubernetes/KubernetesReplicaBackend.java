@@ -1,48 +1,29 @@
 package io.github.replicalock.kubernetes;
 
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.RequestConfig;
 import io.fabric8.kubernetes.client.RequestConfigBuilder;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.kubernetes.internal.CoherentReads;
+import io.github.replicalock.kubernetes.internal.ConditionalWrite;
+import io.github.replicalock.kubernetes.internal.LockEvents;
 import io.github.replicalock.kubernetes.internal.LockPatch;
 import io.github.replicalock.kubernetes.internal.ObservedLock;
-import io.github.replicalock.kubernetes.internal.PodViews;
 import io.github.replicalock.kubernetes.internal.Requests;
 import io.github.replicalock.kubernetes.internal.RetrySettings;
-import io.github.replicalock.kubernetes.internal.Selectors;
 import io.github.replicalock.kubernetes.internal.TargetWatch;
-import io.github.replicalock.kubernetes.internal.Versions;
+import io.github.replicalock.kubernetes.internal.TargetWatches;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
-import io.github.replicalock.spi.PodSnapshot;
 import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -102,39 +83,25 @@ import org.slf4j.LoggerFactory;
 public final class KubernetesReplicaBackend implements LockBackend {
     private static final Logger log = LoggerFactory.getLogger(KubernetesReplicaBackend.class);
 
-    /** How often a conditional write is rebuilt from a fresh read while the lock fields still match. */
-    private static final int MAX_REBUILDS = 5;
-
-    private static final Duration CONNECTION_CHECK = Duration.ofMillis(200);
-    /** How long a new watch's first list is waited for instead of reading from the server beside it. */
-    private static final Duration WATCH_STARTUP = Duration.ofSeconds(2);
-    /**
-     * How long a rejected write waits for the watch to show what beat it. Only losers wait, and they
-     * go on to wait for the lock anyway.
-     */
-    private static final Duration WATCH_CATCH_UP = Duration.ofMillis(500);
-
-    private static final int MAX_EVENT_MESSAGE = 1024;
-
     private final KubernetesClient client;
     private final @Nullable KubernetesClient owned;
     private final Requests requests;
-    private final Duration watchLinger;
-    private final Map<LockTarget, ObservedLock> lastSeen = new ConcurrentHashMap<>();
-    // The newest Deployment the server itself answered (GET, or our own write), per watched target.
-    private final Map<LockTarget, Deployment> newest = new ConcurrentHashMap<>();
-    private final Map<LockTarget, TargetWatch> watches = new HashMap<>();
+    private final TargetWatches watches;
+    private final CoherentReads reads;
+    private final ConditionalWrite writer;
+    private final LockEvents events;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private @Nullable ScheduledExecutorService watchMonitor;
-    private @Nullable ScheduledFuture<?> monitorTask;
 
     private KubernetesReplicaBackend(Builder b, KubernetesClient client, boolean owns) {
         RetrySettings settings =
                 new RetrySettings(b.maxAttempts, b.initialBackoff, b.maxBackoff, b.maxRetryDuration, b.requestTimeout);
         this.requests = new Requests(settings, b.random);
-        this.watchLinger = b.watchLinger;
         this.owned = owns ? client : null;
         this.client = derive(client, settings);
+        this.watches = new TargetWatches(this.client, b.watchLinger, this::watchStopped);
+        this.reads = new CoherentReads(this.client, requests, watches);
+        this.writer = new ConditionalWrite(this.client, requests, reads, watches);
+        this.events = new LockEvents(this.client);
     }
 
     /**
@@ -179,385 +146,40 @@ public final class KubernetesReplicaBackend implements LockBackend {
         return client.newClient(config).adapt(KubernetesClient.class);
     }
 
+    private void watchStopped(LockTarget target) {
+        reads.forget(target);
+    }
+
     @Override
     public LockRecord read(LockTarget target) throws InterruptedException {
         checkOpen();
-        TargetWatch watch = watchOf(target);
-        Deployment deployment = current(target, watch);
-        ObservedLock observed = ObservedLock.of(deployment);
-        lastSeen.put(target, observed);
-        LockFields fields = observed.fields(target);
-        LabelSelector labelSelector =
-                deployment.getSpec() == null ? null : deployment.getSpec().getSelector();
-        String selector = Selectors.render(target, labelSelector);
-        int ready = deployment.getStatus() == null || deployment.getStatus().getReadyReplicas() == null
-                ? 0
-                : deployment.getStatus().getReadyReplicas();
-        return new LockRecord(
-                fields,
-                ready,
-                selector,
-                selector == null || labelSelector == null ? List.of() : pods(target, watch, selector, labelSelector));
-    }
-
-    /**
-     * The newest copy of the Deployment we can vouch for without asking the server: the watch's, or
-     * the one our own last write or GET returned when the watch has not caught up with it yet. A copy
-     * older than one we already saw must never be served: after our own write the engine would think
-     * the lock lost, after a lost race it would try the same write again. Without a connected, synced
-     * watch, and whenever a resourceVersion is not a number, the server is asked.
-     */
-    private Deployment current(LockTarget target, @Nullable TargetWatch watch) throws InterruptedException {
-        if (watch != null) {
-            Deployment cached = watch.cachedDeployment(WATCH_STARTUP);
-            if (cached != null) {
-                long cachedVersion = Versions.of(cached);
-                Deployment known = newest.get(target);
-                long knownVersion = Versions.of(known);
-                if (cachedVersion != Versions.UNKNOWN) {
-                    if (known == null || (knownVersion != Versions.UNKNOWN && cachedVersion >= knownVersion)) {
-                        return cached;
-                    }
-                    if (knownVersion > cachedVersion) {
-                        return known;
-                    }
-                }
-            }
-        }
-        return getDeployment(target);
-    }
-
-    private @Nullable TargetWatch watchOf(LockTarget target) {
-        synchronized (watches) {
-            return watches.get(target);
-        }
-    }
-
-    /**
-     * Remembers {@code deployment} as the newest copy seen straight from the server, unless one newer
-     * is known. Only while a watch is open: without one every read asks the server, and a watch
-     * opened later lists a state at least as new as any answer we had before.
-     */
-    private void learned(LockTarget target, Deployment deployment) {
-        if (watchOf(target) == null) {
-            return;
-        }
-        long version = Versions.of(deployment);
-        newest.compute(target, (t, known) -> {
-            if (version == Versions.UNKNOWN) {
-                return null; // nothing to compare with from now on: the next reads ask the server
-            }
-            long knownVersion = Versions.of(known);
-            return known == null || knownVersion == Versions.UNKNOWN || version >= knownVersion ? deployment : known;
-        });
-    }
-
-    private Deployment getDeployment(LockTarget target) throws InterruptedException {
-        Deployment deployment = requests.call(
-                target,
-                "get",
-                "deployments",
-                () -> client.apps()
-                        .deployments()
-                        .inNamespace(target.namespace())
-                        .withName(target.name())
-                        .get());
-        if (deployment == null) {
-            newest.remove(target);
-            throw new io.github.replicalock.LockTargetNotFoundException(target, null);
-        }
-        learned(target, deployment);
-        return deployment;
-    }
-
-    private List<PodSnapshot> pods(
-            LockTarget target, @Nullable TargetWatch watch, String selector, LabelSelector labelSelector)
-            throws InterruptedException {
-        if (watch != null) {
-            watch.ensurePodWatch(selector);
-            List<Pod> cached = watch.cachedPods(selector, WATCH_STARTUP);
-            if (cached != null) {
-                return PodViews.snapshots(matching(cached, labelSelector), watch.deletedHere());
-            }
-        }
-        List<Pod> listed = requests.call(
-                target,
-                "list",
-                "pods",
-                () -> client.pods()
-                        .inNamespace(target.namespace())
-                        .withLabelSelector(selector)
-                        .list()
-                        .getItems());
-        return PodViews.snapshots(matching(listed, labelSelector), Set.of());
-    }
-
-    private static List<Pod> matching(List<Pod> pods, LabelSelector selector) {
-        return pods.stream()
-                .filter(p -> Selectors.matches(selector, p.getMetadata().getLabels()))
-                .toList();
+        return reads.read(target);
     }
 
     @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
         checkOpen();
-        Objects.requireNonNull(expected, "expected");
-        Objects.requireNonNull(desired, "desired");
-        ObservedLock hint = lastSeen.get(target);
-        ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
-        if (takesOver(expected, desired)) {
-            // The engine judged the hold expired because its renewals stopped showing, and reads come
-            // from the watch: a watch that stalls while staying connected would look exactly like a
-            // holder that stopped renewing. The write's conditions cannot tell (they leave out the
-            // renewal time on purpose), so the server's copy decides, as a GET before every read did.
-            // A newer renewal answers false; the engine then reads this GET's copy and waits anew.
-            Deployment current = getDeployment(target);
-            ObservedLock fresh = ObservedLock.of(current);
-            lastSeen.put(target, fresh);
-            if (!fresh.fields(target).equals(expected)) {
-                log.debug("{}: not taking over: expected {} but found {}", target, expected, fresh.fields(target));
-                return false;
-            }
-            stored = fresh;
-        }
-        // Set when a PATCH was sent again after a failure that may have come after the server applied it.
-        AtomicBoolean maybeApplied = new AtomicBoolean();
-        for (int round = 0; ; round++) {
-            Deployment written = patch(target, LockPatch.build(expected, desired, stored), maybeApplied);
-            if (written != null) {
-                learned(target, written);
-                lastSeen.put(target, ObservedLock.of(written));
-                return true;
-            }
-            // Rejected: either the lock changed (a lost race) or our guess of the stored text was
-            // wrong (absent keys, another spelling of the same token). The watch usually brings the
-            // change that beat us within milliseconds; only what it cannot tell costs a GET.
-            if (!maybeApplied.get() && stored != null && lostToWatchedChange(target, stored, expected)) {
-                return false;
-            }
-            Deployment current = getDeployment(target);
-            ObservedLock fresh = ObservedLock.of(current);
-            lastSeen.put(target, fresh);
-            if (!fresh.fields(target).sameLockAs(expected)) {
-                if (maybeApplied.get() && fresh.fields(target).sameLockAs(desired)) {
-                    // Our own earlier attempt landed before its answer was lost (LockBackend#compareAndSet).
-                    return true;
-                }
-                log.debug(
-                        "{}: conditional write lost: expected {} but found {}", target, expected, fresh.fields(target));
-                return false;
-            }
-            if (round + 1 >= MAX_REBUILDS) {
-                throw new LockBackendUnavailableException(
-                        target,
-                        "conditional write rejected " + MAX_REBUILDS
-                                + " times although the lock fields were unchanged (replicas, holder, token)",
-                        null);
-            }
-            log.debug("{}: conditional write rejected while the lock fields are unchanged; rebuilding it", target);
-            stored = fresh;
-        }
-    }
-
-    /** A write that puts another holder on a lock still held (replicas stay 1): a takeover. */
-    private static boolean takesOver(LockFields expected, LockFields desired) {
-        return expected.replicas() > 0
-                && desired.replicas() > 0
-                && desired.holder() != null
-                && !desired.holder().equals(expected.holder());
-    }
-
-    /**
-     * Whether the watch shows, in a copy newer than the one the rejected patch was built from, lock
-     * fields other than {@code expected}: then the race is lost (a copy newer than a real state of
-     * the server is a real state too). Unchanged fields, an unknown version or a slow watch leave the
-     * question to a GET.
-     */
-    private boolean lostToWatchedChange(LockTarget target, ObservedLock stored, LockFields expected)
-            throws InterruptedException {
-        long basedOn = Versions.parse(stored.resourceVersion());
-        TargetWatch watch = watchOf(target);
-        if (basedOn == Versions.UNKNOWN || watch == null) {
-            return false;
-        }
-        Deployment newer = watch.awaitNewerThan(basedOn, WATCH_CATCH_UP);
-        if (newer == null) {
-            return false;
-        }
-        ObservedLock seen = ObservedLock.of(newer);
-        if (matches(target, seen, expected)) {
-            return false;
-        }
-        try {
-            seen.fields(target);
-        } catch (RuntimeException e) {
-            return false; // let the GET report the bad annotation
-        }
-        lastSeen.put(target, seen);
-        log.debug("{}: conditional write lost: expected {} but found {}", target, expected, seen.fields(target));
-        return true;
-    }
-
-    private static boolean matches(LockTarget target, ObservedLock observed, LockFields expected) {
-        try {
-            return observed.fields(target).sameLockAs(expected);
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** The patched Deployment, or null if the server rejected the conditions (422, or 409). */
-    private @Nullable Deployment patch(LockTarget target, String jsonPatch, AtomicBoolean maybeApplied)
-            throws InterruptedException {
-        AtomicInteger sent = new AtomicInteger();
-        Deployment ref = new DeploymentBuilder()
-                .withNewMetadata()
-                .withName(target.name())
-                .withNamespace(target.namespace())
-                .endMetadata()
-                .build();
-        return requests.call(target, "patch", "deployments", () -> {
-            if (sent.getAndIncrement() > 0) {
-                maybeApplied.set(true);
-            }
-            try {
-                // resource(item).patch sends the PATCH alone; withName(x).patch would GET first.
-                return client.apps()
-                        .deployments()
-                        .inNamespace(target.namespace())
-                        .resource(ref)
-                        .patch(PatchContext.of(PatchType.JSON), jsonPatch);
-            } catch (KubernetesClientException e) {
-                // 422: a test operation failed. 409 cannot come from a JSON Patch without a
-                // resourceVersion (the server retries its own conflicts), but a proxy or webhook
-                // might send one: it is treated the same way, decided by the re-read.
-                if (e.getCode() == 422 || e.getCode() == 409) {
-                    log.debug("{}: conditional write rejected: {}", target, e.getCode());
-                    return null;
-                }
-                throw e;
-            }
-        });
+        return writer.compareAndSet(target, expected, desired);
     }
 
     @Override
     public Subscription watch(LockTarget target, Runnable onChange) {
         checkOpen();
         Objects.requireNonNull(onChange, "onChange");
-        TargetWatch watch;
-        synchronized (watches) {
-            watch = watches.get(target);
-            if (watch == null) {
-                watch = new TargetWatch(client, target);
-                watches.put(target, watch);
-                watch.addListener(onChange);
-                watch.start();
-                startMonitor();
-            } else {
-                watch.addListener(onChange);
-            }
-        }
-        TargetWatch opened = watch;
-        AtomicBoolean open = new AtomicBoolean(true);
-        return new Subscription() {
-            @Override
-            public boolean isConnected() {
-                return open.get() && opened.isConnected();
-            }
-
-            @Override
-            public void close() {
-                if (open.compareAndSet(true, false)) {
-                    synchronized (watches) {
-                        if (opened.removeListener(onChange) && watches.get(target) == opened) {
-                            stopUnlessReused(target, opened);
-                        }
-                    }
-                }
-            }
-
-            @Override
-            public String toString() {
-                return "Subscription{" + target + ", connected=" + isConnected() + "}";
-            }
-        };
-    }
-
-    /**
-     * Stops a watch nobody listens to any more, after {@link #watchLinger}: the lock algorithm closes
-     * its subscription after winning the write and opens another at once to wait for Ready, and a
-     * watch that lingers serves the second from its warm caches instead of listing and watching the
-     * Deployment and its pods again. Called with {@link #watches} locked.
-     */
-    private void stopUnlessReused(LockTarget target, TargetWatch idle) {
-        ScheduledExecutorService monitor = watchMonitor;
-        if (watchLinger.isZero() || monitor == null || monitor.isShutdown()) {
-            watches.remove(target);
-            newest.remove(target);
-            idle.close();
-            return;
-        }
-        ScheduledFuture<?> unused = monitor.schedule(
-                () -> {
-                    synchronized (watches) {
-                        if (!idle.hasListeners() && watches.get(target) == idle) {
-                            watches.remove(target);
-                            newest.remove(target);
-                            idle.close();
-                        }
-                    }
-                },
-                watchLinger.toNanos(),
-                TimeUnit.NANOSECONDS);
+        return watches.subscribe(target, onChange);
     }
 
     /** How many targets have a watch open now, lingering ones included; for tests. */
     int openWatches() {
-        synchronized (watches) {
-            return watches.size();
-        }
-    }
-
-    /** One daemon thread per backend tells listeners when a watch comes back up. */
-    private void startMonitor() {
-        if (watchMonitor == null) {
-            ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "replica-lock-k8s-watch-monitor");
-                t.setDaemon(true);
-                return t;
-            });
-            watchMonitor = executor;
-            monitorTask = executor.scheduleWithFixedDelay(
-                    this::checkWatches,
-                    CONNECTION_CHECK.toMillis(),
-                    CONNECTION_CHECK.toMillis(),
-                    TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private void checkWatches() {
-        List<TargetWatch> open;
-        synchronized (watches) {
-            open = new ArrayList<>(watches.values());
-        }
-        for (TargetWatch w : open) {
-            try {
-                w.checkConnection();
-            } catch (RuntimeException e) {
-                log.debug("watch check failed for {}", w, e);
-            }
-        }
+        return watches.open();
     }
 
     @Override
     public void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException {
         checkOpen();
         List<String> names = List.copyOf(podNames);
-        TargetWatch watch;
-        synchronized (watches) {
-            watch = watches.get(target);
-        }
+        TargetWatch watch = watches.of(target);
         for (String name : names) {
             requests.call(target, "delete", "pods", () -> {
                 // A pod already gone is what we wanted: fabric8 answers an empty list for 404.
@@ -578,46 +200,8 @@ public final class KubernetesReplicaBackend implements LockBackend {
         if (closed.get()) {
             return;
         }
-        try {
-            ObservedLock seen = lastSeen.get(target);
-            String now = Instant.now().toString();
-            String text = message.length() <= MAX_EVENT_MESSAGE ? message : message.substring(0, MAX_EVENT_MESSAGE);
-            io.fabric8.kubernetes.api.model.Event event = new EventBuilder()
-                    .withNewMetadata()
-                    .withGenerateName(target.name() + ".")
-                    .withNamespace(target.namespace())
-                    .endMetadata()
-                    .withNewInvolvedObject()
-                    .withApiVersion("apps/v1")
-                    .withKind("Deployment")
-                    .withNamespace(target.namespace())
-                    .withName(target.name())
-                    .withUid(seen == null ? null : seen.uid())
-                    .endInvolvedObject()
-                    .withReason(reason)
-                    .withMessage(text)
-                    .withType(isWarning(reason) ? "Warning" : "Normal")
-                    .withNewSource()
-                    .withComponent("replica-lock")
-                    .endSource()
-                    .withReportingComponent("replica-lock")
-                    .withFirstTimestamp(now)
-                    .withLastTimestamp(now)
-                    .withCount(1)
-                    .build();
-            // Best effort and without retries: an event must never hold up or fail the lock.
-            client.v1().events().inNamespace(target.namespace()).resource(event).create();
-        } catch (RuntimeException e) {
-            if (Requests.interruptedCause(e)) {
-                Thread.currentThread().interrupt();
-            }
-            log.debug("{}: could not record event {}: {}", target, reason, e.toString());
-        }
-    }
-
-    private static boolean isWarning(String reason) {
-        String r = reason.toLowerCase(java.util.Locale.ROOT);
-        return r.contains("lost") || r.contains("timeout") || r.contains("fail") || r.contains("notready");
+        ObservedLock seen = reads.lastSeen(target);
+        events.record(target, seen == null ? null : seen.uid(), reason, message);
     }
 
     @Override
@@ -625,19 +209,7 @@ public final class KubernetesReplicaBackend implements LockBackend {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        List<TargetWatch> open;
-        synchronized (watches) {
-            open = new ArrayList<>(watches.values());
-            watches.clear();
-            newest.clear();
-            if (monitorTask != null) {
-                monitorTask.cancel(false);
-            }
-            if (watchMonitor != null) {
-                watchMonitor.shutdownNow();
-            }
-        }
-        open.forEach(TargetWatch::close);
+        watches.close();
         if (owned != null) {
             owned.close();
         }

@@ -1,0 +1,186 @@
+package io.github.replicalock.kubernetes.internal;
+
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.github.replicalock.LockBackendUnavailableException;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.LockFields;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The backend's compare-and-set: one JSON Patch whose {@code test} operations make it conditional
+ * on the server ({@link LockPatch}); on a rejection, the watch or one GET tells a lost race from a
+ * stale guess of the stored text, and a write whose answer was lost is recognised as our own.
+ */
+public final class ConditionalWrite {
+    private static final Logger log = LoggerFactory.getLogger(ConditionalWrite.class);
+
+    /** How often a conditional write is rebuilt from a fresh read while the lock fields still match. */
+    private static final int MAX_REBUILDS = 5;
+
+    /**
+     * How long a rejected write waits for the watch to show what beat it. Only losers wait, and they
+     * go on to wait for the lock anyway.
+     */
+    private static final Duration WATCH_CATCH_UP = Duration.ofMillis(500);
+
+    private final KubernetesClient client;
+    private final Requests requests;
+    private final CoherentReads reads;
+    private final TargetWatches watches;
+
+    public ConditionalWrite(KubernetesClient client, Requests requests, CoherentReads reads, TargetWatches watches) {
+        this.client = client;
+        this.requests = requests;
+        this.reads = reads;
+        this.watches = watches;
+    }
+
+    /** See {@link io.github.replicalock.spi.LockBackend#compareAndSet}. */
+    public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
+            throws InterruptedException {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(desired, "desired");
+        ObservedLock hint = reads.lastSeen(target);
+        ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
+        if (takesOver(expected, desired)) {
+            // The engine judged the hold expired because its renewals stopped showing, and reads come
+            // from the watch: a watch that stalls while staying connected would look exactly like a
+            // holder that stopped renewing. The write's conditions cannot tell (they leave out the
+            // renewal time on purpose), so the server's copy decides, as a GET before every read did.
+            // A newer renewal answers false; the engine then reads this GET's copy and waits anew.
+            ObservedLock fresh = reads.seen(target, reads.get(target));
+            if (!fresh.fields(target).equals(expected)) {
+                log.debug("{}: not taking over: expected {} but found {}", target, expected, fresh.fields(target));
+                return false;
+            }
+            stored = fresh;
+        }
+        // Set when a PATCH was sent again after a failure that may have come after the server applied it.
+        AtomicBoolean maybeApplied = new AtomicBoolean();
+        for (int round = 0; ; round++) {
+            Deployment written = patch(target, LockPatch.build(expected, desired, stored), maybeApplied);
+            if (written != null) {
+                reads.learned(target, written);
+                reads.seen(target, written);
+                return true;
+            }
+            // Rejected: either the lock changed (a lost race) or our guess of the stored text was
+            // wrong (absent keys, another spelling of the same token). The watch usually brings the
+            // change that beat us within milliseconds; only what it cannot tell costs a GET.
+            if (!maybeApplied.get() && stored != null && lostToWatchedChange(target, stored, expected)) {
+                return false;
+            }
+            ObservedLock fresh = reads.seen(target, reads.get(target));
+            if (!fresh.fields(target).sameLockAs(expected)) {
+                if (maybeApplied.get() && fresh.fields(target).sameLockAs(desired)) {
+                    // Our own earlier attempt landed before its answer was lost (LockBackend#compareAndSet).
+                    return true;
+                }
+                log.debug(
+                        "{}: conditional write lost: expected {} but found {}", target, expected, fresh.fields(target));
+                return false;
+            }
+            if (round + 1 >= MAX_REBUILDS) {
+                throw new LockBackendUnavailableException(
+                        target,
+                        "conditional write rejected " + MAX_REBUILDS
+                                + " times although the lock fields were unchanged (replicas, holder, token)",
+                        null);
+            }
+            log.debug("{}: conditional write rejected while the lock fields are unchanged; rebuilding it", target);
+            stored = fresh;
+        }
+    }
+
+    /** A write that puts another holder on a lock still held (replicas stay 1): a takeover. */
+    private static boolean takesOver(LockFields expected, LockFields desired) {
+        return expected.replicas() > 0
+                && desired.replicas() > 0
+                && desired.holder() != null
+                && !desired.holder().equals(expected.holder());
+    }
+
+    /**
+     * Whether the watch shows, in a copy newer than the one the rejected patch was built from, lock
+     * fields other than {@code expected}: then the race is lost (a copy newer than a real state of
+     * the server is a real state too). Unchanged fields, an unknown version or a slow watch leave the
+     * question to a GET.
+     */
+    private boolean lostToWatchedChange(LockTarget target, ObservedLock stored, LockFields expected)
+            throws InterruptedException {
+        long basedOn = Versions.parse(stored.resourceVersion());
+        TargetWatch watch = watches.of(target);
+        if (basedOn == Versions.UNKNOWN || watch == null) {
+            return false;
+        }
+        Deployment newer = watch.awaitNewerThan(basedOn, WATCH_CATCH_UP);
+        if (newer == null) {
+            return false;
+        }
+        ObservedLock seen = ObservedLock.of(newer);
+        if (matches(target, seen, expected)) {
+            return false;
+        }
+        try {
+            seen.fields(target);
+        } catch (RuntimeException e) {
+            return false; // let the GET report the bad annotation
+        }
+        reads.seen(target, newer);
+        log.debug("{}: conditional write lost: expected {} but found {}", target, expected, seen.fields(target));
+        return true;
+    }
+
+    private static boolean matches(LockTarget target, ObservedLock observed, LockFields expected) {
+        try {
+            return observed.fields(target).sameLockAs(expected);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The patched Deployment, or null if the server rejected the conditions (422, or 409). */
+    private @Nullable Deployment patch(LockTarget target, String jsonPatch, AtomicBoolean maybeApplied)
+            throws InterruptedException {
+        AtomicInteger sent = new AtomicInteger();
+        Deployment ref = new DeploymentBuilder()
+                .withNewMetadata()
+                .withName(target.name())
+                .withNamespace(target.namespace())
+                .endMetadata()
+                .build();
+        return requests.call(target, "patch", "deployments", () -> {
+            if (sent.getAndIncrement() > 0) {
+                maybeApplied.set(true);
+            }
+            try {
+                // resource(item).patch sends the PATCH alone; withName(x).patch would GET first.
+                return client.apps()
+                        .deployments()
+                        .inNamespace(target.namespace())
+                        .resource(ref)
+                        .patch(PatchContext.of(PatchType.JSON), jsonPatch);
+            } catch (KubernetesClientException e) {
+                // 422: a test operation failed. 409 cannot come from a JSON Patch without a
+                // resourceVersion (the server retries its own conflicts), but a proxy or webhook
+                // might send one: it is treated the same way, decided by the re-read.
+                if (e.getCode() == 422 || e.getCode() == 409) {
+                    log.debug("{}: conditional write rejected: {}", target, e.getCode());
+                    return null;
+                }
+                throw e;
+            }
+        });
+    }
+}
