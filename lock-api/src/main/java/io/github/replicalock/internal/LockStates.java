@@ -86,6 +86,17 @@ final class LockStates {
         return candidates.stream().map(p -> p.name() + ": " + p.detail()).collect(Collectors.joining("; "));
     }
 
+    /** Why the lock is no longer ours, from the fields the store now shows. */
+    static String whyChanged(LockFields now) {
+        if (now.replicas() == 0) {
+            return "the deployment was scaled to 0 by someone else (a kubectl scale or shell cleanup step?)";
+        }
+        if (now.holder() == null) {
+            return "replicas is " + now.replicas() + " but the holder annotation was removed";
+        }
+        return "taken over by '" + now.holder() + "' with token " + now.token();
+    }
+
     static String podNames(List<PodSnapshot> pods) {
         return pods.stream().map(PodSnapshot::name).collect(Collectors.joining(", ", "[", "]"));
     }
