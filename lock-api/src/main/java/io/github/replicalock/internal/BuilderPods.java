@@ -85,28 +85,26 @@ final class BuilderPods {
     }
 
     /**
-     * Waits up to the release timeout for the released lock's pods to be gone, on a watch of its
-     * own; an interrupt ends the wait and is kept.
+     * Waits up to the release timeout for the released lock's pods to be gone; an interrupt ends
+     * the wait and is kept.
      *
      * @throws ReleaseTimeoutException naming the pods that outlived it
      */
     static void awaitGone(LockSession session, LockTarget target) {
         Duration timeout = session.options.releaseTimeout();
         long deadline = session.clock.nanoTime() + Durations.saturatedNanos(timeout);
-        TargetObserver observer = new TargetObserver(session, target);
-        try {
+        try (TargetObservers.Use use = session.observers.observe(target)) {
             // Replicas back at 1 means a new hold (only a legacy scale can start one before our pods are gone).
-            observer.await(
-                    (record, readStart, readEnd) ->
-                            record.pods().isEmpty() || record.fields().replicas() != 0 ? record : null,
-                    deadline,
-                    last -> new ReleaseTimeoutException(target, timeout, LockStates.podNames(last.pods())));
+            use.observer()
+                    .await(
+                            (record, readStart, readEnd) ->
+                                    record.pods().isEmpty() || record.fields().replicas() != 0 ? record : null,
+                            deadline,
+                            last -> new ReleaseTimeoutException(target, timeout, LockStates.podNames(last.pods())));
         } catch (LockTargetNotFoundException e) {
             // Deleted with its pods: nothing left to wait for.
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } finally {
-            observer.close();
         }
     }
 }

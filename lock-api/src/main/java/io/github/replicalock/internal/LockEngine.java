@@ -39,8 +39,6 @@ public final class LockEngine implements AutoCloseable {
     private final LockSession session;
     private final ExpiryTracker expiry;
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
-    // Observers some thread waits on, woken by close() so that acquisitions stop at once.
-    private final Set<TargetObserver> observers = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
     public LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
@@ -98,11 +96,8 @@ public final class LockEngine implements AutoCloseable {
                 log.debug("{}: not acquired ({}), {}", target, attempt, LockStates.status(target, record));
                 return Optional.empty();
             }
-            TargetObserver observer = observe(target);
-            try {
-                return Optional.of(start(won, observer));
-            } finally {
-                stopObserving(observer);
+            try (TargetObservers.Use use = session.observers.observe(target)) {
+                return Optional.of(start(won, use.observer()));
             }
         } finally {
             session.leave();
@@ -119,15 +114,13 @@ public final class LockEngine implements AutoCloseable {
         try {
             long deadline = session.clock.nanoTime() + Durations.saturatedNanos(timeout);
             // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
-            TargetObserver observer = observe(target);
-            try {
-                Attempt.Won won = observer.await(
-                        new WaitForLock(target),
-                        deadline,
-                        last -> new LockTimeoutException(target, timeout, LockStates.status(target, last)));
-                return start(won, observer);
-            } finally {
-                stopObserving(observer);
+            try (TargetObservers.Use use = session.observers.observe(target)) {
+                Attempt.Won won = use.observer()
+                        .await(
+                                new WaitForLock(target),
+                                deadline,
+                                last -> new LockTimeoutException(target, timeout, LockStates.status(target, last)));
+                return start(won, use.observer());
             }
         } finally {
             session.leave();
@@ -258,20 +251,6 @@ public final class LockEngine implements AutoCloseable {
         return lock.start(observer, Set.copyOf(won.oldPods()));
     }
 
-    private TargetObserver observe(LockTarget target) {
-        TargetObserver observer = new TargetObserver(session, target);
-        observers.add(observer);
-        if (session.isClosed()) {
-            observer.wakeAll();
-        }
-        return observer;
-    }
-
-    private void stopObserving(TargetObserver observer) {
-        observers.remove(observer);
-        observer.close();
-    }
-
     /** Registers a use of the backend, or throws if close() has closed it. */
     private void enterBackend(LockTarget target) {
         if (!session.tryEnter()) {
@@ -288,7 +267,8 @@ public final class LockEngine implements AutoCloseable {
         if (!session.markClosed()) {
             return;
         }
-        observers.forEach(TargetObserver::wakeAll);
+        // Acquisitions waiting on the lock or a Ready pod stop at once.
+        session.observers.wakeAll();
         if (shutdownHook != null) {
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);

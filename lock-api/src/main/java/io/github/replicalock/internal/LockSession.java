@@ -17,6 +17,8 @@ import org.slf4j.LoggerFactory;
  * <p>The backend closes when its last user leaves: {@link LockEngine#close()} gives up its own use,
  * and an acquisition, renewal or release still in flight keeps it open until it has given back
  * what it wrote.
+ *
+ * <p>It also holds the {@linkplain #observers one observer per target} that every wait uses.
  */
 final class LockSession {
     private static final Logger log = LoggerFactory.getLogger(LockSession.class);
@@ -25,6 +27,8 @@ final class LockSession {
     final LockClock clock;
     final LockOptions options;
     final String holder;
+    /** The one observer per target that every wait of this session uses. */
+    final TargetObservers observers;
 
     // Uses in progress, plus one for the engine until its close().
     private final AtomicInteger backendUsers = new AtomicInteger(1);
@@ -35,6 +39,7 @@ final class LockSession {
         this.clock = clock;
         this.options = options;
         this.holder = holder;
+        this.observers = new TargetObservers(this);
     }
 
     /** Marks the session closed: no acquisition gets further. True for the first caller only. */
