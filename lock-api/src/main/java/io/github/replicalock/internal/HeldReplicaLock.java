@@ -185,15 +185,25 @@ final class HeldReplicaLock implements ReplicaLock {
      * taken it: contenders count the same lease from their side. Marks the lock lost if so.
      */
     boolean leaseRanOut() {
-        long confirmed;
-        synchronized (this) {
-            confirmed = lastConfirmedNanos;
-        }
-        if (session.clock.nanoTime() - confirmed < Durations.saturatedNanos(lease)) {
+        if (leaseRemainingNanos() > 0) {
             return false;
         }
         markLost("not renewed for a whole lease of " + lease + " (API server unreachable or the process paused)");
         return true;
+    }
+
+    /** Nanoseconds left of the lease counted from the last confirmed write; at most 0 once it ran out. */
+    long leaseRemainingNanos() {
+        long confirmed;
+        synchronized (this) {
+            confirmed = lastConfirmedNanos;
+        }
+        // A difference of two readings of one monotonic clock is right whatever its origin.
+        return Durations.saturatedNanos(lease) - (session.clock.nanoTime() - confirmed);
+    }
+
+    Duration lease() {
+        return lease;
     }
 
     /** Why a conditional write of ours failed, from a fresh read. */

@@ -290,6 +290,7 @@ public final class LockEngine implements AutoCloseable {
                 }
             }
         } finally {
+            session.renewals.shutDown();
             // Closes the backend now, or when the last acquisition still in flight has given back what it wrote.
             session.leave();
         }
@@ -308,6 +309,7 @@ public final class LockEngine implements AutoCloseable {
         for (HeldReplicaLock lock : locks) {
             lock.releaseOnShutdown();
         }
+        session.renewals.shutDown();
         session.leave();
     }
 }

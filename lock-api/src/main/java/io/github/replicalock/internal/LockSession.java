@@ -29,6 +29,8 @@ final class LockSession {
     final String holder;
     /** The one observer per target that every wait of this session uses. */
     final TargetObservers observers;
+    /** The threads every renewal of this session runs on. */
+    final RenewalWorkers renewals;
 
     // Uses in progress, plus one for the engine until its close().
     private final AtomicInteger backendUsers = new AtomicInteger(1);
@@ -40,6 +42,7 @@ final class LockSession {
         this.options = options;
         this.holder = holder;
         this.observers = new TargetObservers(this);
+        this.renewals = new RenewalWorkers(clock, "replica-lock-renewal-" + holder);
     }
 
     /** Marks the session closed: no acquisition gets further. True for the first caller only. */
