@@ -7,7 +7,6 @@ import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockFields;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -53,20 +52,16 @@ final class HeldReplicaLock implements ReplicaLock {
     private final Duration lease;
     private final Renewal renewal;
     private final Consumer<HeldReplicaLock> onEnded;
+    private final LossReport loss;
 
     // Guarded by this.
     private State state = State.HELD;
     private LockFields fields;
     private long lastConfirmedNanos;
-    private @Nullable LockLostException lost;
-    private final List<Consumer<LockLostException>> lostListeners = new ArrayList<>();
     // The thread writing the release while RELEASING (and LOST, if the release found it lost).
     private @Nullable Thread releaseThread;
     // Whether the owner's close() has been told how the release ended (or made it itself).
     private boolean ownerTold;
-    // Lost-listeners due while a release was in progress: run once it has ended, so that a listener
-    // that takes a lock the owner holds while its close() waits for that release cannot deadlock.
-    private List<Consumer<LockLostException>> deferredListeners = List.of();
     private volatile List<String> pods = List.of();
 
     /**
@@ -88,6 +83,7 @@ final class HeldReplicaLock implements ReplicaLock {
         this.token = fields.token();
         this.onEnded = onEnded;
         this.renewal = new Renewal(this, session);
+        this.loss = new LossReport(target);
     }
 
     @Override
@@ -123,16 +119,7 @@ final class HeldReplicaLock implements ReplicaLock {
 
     @Override
     public void onLost(Consumer<LockLostException> listener) {
-        Objects.requireNonNull(listener, "listener must not be null");
-        LockLostException already;
-        synchronized (this) {
-            already = lost;
-            if (already == null) {
-                lostListeners.add(listener);
-                return;
-            }
-        }
-        listener.accept(already);
+        loss.listen(Objects.requireNonNull(listener, "listener must not be null"));
     }
 
     // ---- start ---------------------------------------------------------------------------------
@@ -221,20 +208,14 @@ final class HeldReplicaLock implements ReplicaLock {
     /** HELD or RELEASING becomes LOST: renewal stops, the event is recorded, listeners run. */
     void markLost(String why) {
         LockLostException exception;
-        List<Consumer<LockLostException>> listeners;
+        List<Consumer<LockLostException>> due;
         synchronized (this) {
             if (state != State.HELD && state != State.RELEASING) {
                 return;
             }
             state = State.LOST;
             exception = new LockLostException(target, session.holder, token, why);
-            lost = exception;
-            listeners = List.copyOf(lostListeners);
-            lostListeners.clear();
-            if (releaseThread != null) {
-                deferredListeners = listeners;
-                listeners = List.of();
-            }
+            due = loss.lose(exception, releaseThread != null);
         }
         renewal.stop();
         onEnded.accept(this);
@@ -247,23 +228,11 @@ final class HeldReplicaLock implements ReplicaLock {
                 session.leave();
             }
         }
-        runListeners(listeners, exception);
+        loss.run(due);
     }
 
-    private void runListeners(List<Consumer<LockLostException>> listeners, @Nullable LockLostException exception) {
-        if (exception == null) {
-            return;
-        }
-        for (Consumer<LockLostException> listener : listeners) {
-            try {
-                listener.accept(exception);
-            } catch (RuntimeException e) {
-                log.warn("{}: lost-listener failed", target, e);
-            }
-        }
-    }
-
-    private synchronized void throwIfLost() {
+    private void throwIfLost() {
+        LockLostException lost = loss.lost();
         if (lost != null) {
             throw lost;
         }
@@ -334,10 +303,7 @@ final class HeldReplicaLock implements ReplicaLock {
         }
         if (how == Release.ROLLBACK) {
             // Never waits: ReplicaLocks.close() releasing it from another thread reports on its own.
-            LockLostException found;
-            synchronized (this) {
-                found = lost;
-            }
+            LockLostException found = loss.lost();
             if (failure != null && found != null && found != failure) {
                 failure.addSuppressed(found);
             }
@@ -346,7 +312,7 @@ final class HeldReplicaLock implements ReplicaLock {
         LockLostException untold;
         synchronized (this) {
             awaitOtherRelease();
-            untold = how == Release.OWNER && !ownerTold ? lost : null;
+            untold = how == Release.OWNER && !ownerTold ? loss.lost() : null;
             ownerTold |= how == Release.OWNER;
         }
         if (untold != null) {
@@ -367,16 +333,11 @@ final class HeldReplicaLock implements ReplicaLock {
     }
 
     private void endRelease() {
-        List<Consumer<LockLostException>> deferred;
-        LockLostException exception;
         synchronized (this) {
             releaseThread = null;
             notifyAll();
-            deferred = deferredListeners;
-            deferredListeners = List.of();
-            exception = lost;
         }
-        runListeners(deferred, exception);
+        loss.run(loss.takeDeferred());
     }
 
     private void write(boolean waitForGone) {
@@ -410,7 +371,7 @@ final class HeldReplicaLock implements ReplicaLock {
             }
             synchronized (this) {
                 state = State.RELEASED;
-                lostListeners.clear();
+                loss.forgetListeners();
             }
             log.info("{}: released by '{}', token {}", target, session.holder, token);
             session.backend.recordEvent(

@@ -63,16 +63,17 @@ final class LockStates {
             return LockStatus.unknown(target, problem, f.replicas(), record.readyReplicas(), f.holder(), f.token());
         }
         boolean held = f.replicas() == 1;
-        return LockStatus.of(
-                target,
-                state(record),
-                f.replicas(),
-                record.readyReplicas(),
-                displayedHolder(f),
-                f.token(),
-                held ? f.acquired() : null,
-                held ? f.renewed() : null,
-                held ? f.lease() : null);
+        return StatusAccess.factory()
+                .of(
+                        target,
+                        state(record),
+                        f.replicas(),
+                        record.readyReplicas(),
+                        displayedHolder(f),
+                        f.token(),
+                        held ? f.acquired() : null,
+                        held ? f.renewed() : null,
+                        held ? f.lease() : null);
     }
 
     /** Pod by pod, why none is usable; for the not-ready error. */
