@@ -129,8 +129,9 @@ final class Renewal {
         } catch (LockTargetNotFoundException e) {
             lock.markLost("the deployment was deleted");
         } catch (InterruptedException e) {
-            // cut() has scheduled the check at the lease's end.
-            log.debug("{}: renewal cut at its deadline, {} before the lease ends", lock.target(), margin());
+            // Cut at the deadline (so no retry fits any more), or interrupted for a reason of its own.
+            log.debug("{}: renewal interrupted, {} before the lease ends at the latest", lock.target(), margin());
+            retryOrAwaitLeaseEnd();
         } catch (RuntimeException e) {
             log.debug("{}: renewal failed, retrying: {}", lock.target(), e.toString());
             retryOrAwaitLeaseEnd();
