@@ -35,7 +35,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -132,7 +131,9 @@ public abstract class LockBackendContract {
         AtomicReference<@Nullable LockRecord> last = new AtomicReference<>();
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
             // Re-read at least every 100 ms in case a backend's watch is slower than its controller.
-            return waitFor(
+            return ContractWait.until(
+                    backend.clock(),
+                    patience(),
                     wakeup,
                     TimeUnit.MILLISECONDS.toNanos(100),
                     woken -> {
@@ -141,36 +142,6 @@ public abstract class LockBackendContract {
                         return condition.test(record) ? record : null;
                     },
                     () -> target + ": not " + what + " within " + patience() + "; last " + last.get());
-        }
-    }
-
-    /** One step of {@link #waitFor}: the result, or null to wait again. */
-    private interface Step<T> {
-        /** @param woken whether the wait before this step ended with a signal (false the first time) */
-        @Nullable
-        T take(boolean woken) throws InterruptedException;
-    }
-
-    /**
-     * The contract's one wait: takes a step, and until it gives a result waits on {@code wakeup}
-     * for a signal or at most {@code recheckNanos}, failing with {@code failure} once {@link
-     * #patience()} has run out.
-     */
-    private <T> T waitFor(Wakeup wakeup, long recheckNanos, Step<T> step, Supplier<String> failure)
-            throws InterruptedException {
-        LockClock clock = backend.clock();
-        long deadline = clock.nanoTime() + patience().toNanos();
-        boolean woken = false;
-        while (true) {
-            T result = step.take(woken);
-            if (result != null) {
-                return result;
-            }
-            long now = clock.nanoTime();
-            if (now - deadline >= 0) {
-                throw new AssertionError(failure.get());
-            }
-            woken = wakeup.awaitUntil(now + Math.min(deadline - now, recheckNanos));
         }
     }
 
@@ -333,7 +304,9 @@ public abstract class LockBackendContract {
     /** Fails unless a notification arrives after which the record matches: re-reading on a timer does not count. */
     private void awaitNotified(LockTarget target, Wakeup changed, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
-        waitFor(
+        ContractWait.until(
+                backend.clock(),
+                patience(),
                 changed,
                 Long.MAX_VALUE,
                 woken -> woken && condition.test(backend.read(target)) ? Boolean.TRUE : null,
@@ -341,7 +314,9 @@ public abstract class LockBackendContract {
     }
 
     private void eventually(BooleanSupplier condition, String what) throws InterruptedException {
-        waitFor(
+        ContractWait.until(
+                backend.clock(),
+                patience(),
                 backend.clock().newWakeup(),
                 TimeUnit.MILLISECONDS.toNanos(10),
                 woken -> condition.getAsBoolean() ? Boolean.TRUE : null,
