@@ -117,7 +117,14 @@ public final class LockOptions {
 
     @Override
     public int hashCode() {
-        return Objects.hash(leaseDuration, renewInterval(), readyTimeout, releaseTimeout, takeoverGrace, foreignLease);
+        return Objects.hash(
+                leaseDuration,
+                renewInterval(),
+                readyTimeout,
+                releaseTimeout,
+                takeoverGrace,
+                foreignLease,
+                fallbackPollInterval);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.replicalock;
 
+import io.github.replicalock.internal.StatusAccess;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
@@ -51,8 +52,12 @@ public final class LockStatus {
         this.reason = reason;
     }
 
-    /** A status of a Deployment this library understands. */
-    public static LockStatus of(
+    static {
+        // The engine builds statuses of locks it understands; that factory is not API.
+        StatusAccess.register(LockStatus::understood);
+    }
+
+    private static LockStatus understood(
             LockTarget target,
             LockState state,
             int desiredReplicas,

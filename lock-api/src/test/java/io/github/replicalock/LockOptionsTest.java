@@ -3,8 +3,13 @@ package io.github.replicalock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -50,6 +55,50 @@ class LockOptionsTest {
 
         assertThat(options.toBuilder().build()).isEqualTo(options).hasSameHashCodeAs(options);
         assertThat(options.foreignLease()).contains(Duration.ofMinutes(30));
+    }
+
+    /**
+     * One builder change per field that {@code equals} compares. {@link
+     * #everyFieldIsCoveredByAVariant} fails when a field is added without a variant here.
+     */
+    static Stream<Arguments> oneFieldChanged() {
+        return Stream.of(
+                Arguments.of("leaseDuration", (Variant) b -> b.leaseDuration(Duration.ofSeconds(31))),
+                Arguments.of("renewInterval", (Variant) b -> b.renewInterval(Duration.ofSeconds(11))),
+                Arguments.of("readyTimeout", (Variant) b -> b.readyTimeout(Duration.ofSeconds(121))),
+                Arguments.of("releaseTimeout", (Variant) b -> b.releaseTimeout(Duration.ofSeconds(61))),
+                Arguments.of("takeoverGrace", (Variant) b -> b.takeoverGrace(Duration.ofSeconds(6))),
+                Arguments.of("foreignLease", (Variant) b -> b.foreignLease(Duration.ofMinutes(30))),
+                Arguments.of("fallbackPollInterval", (Variant) b -> b.fallbackPollInterval(Duration.ofSeconds(6))));
+    }
+
+    interface Variant {
+        LockOptions.Builder apply(LockOptions.Builder builder);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("oneFieldChanged")
+    void equalsAndHashCodeBothSeeEveryField(String field, Variant variant) {
+        LockOptions base = LockOptions.defaults();
+        LockOptions changed = variant.apply(base.toBuilder()).build();
+        LockOptions changedAgain = variant.apply(base.toBuilder()).build();
+
+        assertThat(changed).as(field).isNotEqualTo(base);
+        assertThat(changed.hashCode()).as(field + " must change the hash code").isNotEqualTo(base.hashCode());
+        assertThat(changedAgain).isEqualTo(changed).hasSameHashCodeAs(changed);
+    }
+
+    @Test
+    void everyFieldIsCoveredByAVariant() {
+        Set<String> stored = Arrays.stream(LockOptions.class.getDeclaredFields())
+                .filter(f -> !Modifier.isStatic(f.getModifiers()))
+                .map(Field::getName)
+                // Derived from leaseDuration and renewInterval, not configured on its own.
+                .filter(name -> !name.equals("effectiveRenewInterval"))
+                .collect(Collectors.toSet());
+        Set<String> varied = oneFieldChanged().map(a -> (String) a.get()[0]).collect(Collectors.toSet());
+
+        assertThat(varied).isEqualTo(stored);
     }
 
     static Stream<Arguments> setters() {

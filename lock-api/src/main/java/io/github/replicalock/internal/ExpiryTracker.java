@@ -64,8 +64,8 @@ final class ExpiryTracker {
         if (lease == null) {
             return NEVER;
         }
-        long leaseNanos = LockEngine.saturatedNanos(lease);
-        long graceNanos = LockEngine.saturatedNanos(options.takeoverGrace());
+        long leaseNanos = Durations.saturatedNanos(lease);
+        long graceNanos = Durations.saturatedNanos(options.takeoverGrace());
         if (leaseNanos == NEVER || graceNanos == NEVER || leaseNanos > NEVER - graceNanos) {
             return NEVER; // longer than 292 years: never, in practice
         }

@@ -3,70 +3,87 @@ package io.github.replicalock.internal;
 import io.github.replicalock.LockException;
 import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockTarget;
-import io.github.replicalock.LockTargetNotFoundException;
-import io.github.replicalock.ReleaseTimeoutException;
+import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReplicaLock;
-import io.github.replicalock.ReplicaLocks;
-import io.github.replicalock.spi.LockClock;
-import io.github.replicalock.spi.LockClock.Cancellable;
-import io.github.replicalock.spi.LockClock.Wakeup;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockRecord;
-import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A lock this process holds: renews it on the clock's shared scheduler, notices when it is lost,
- * and releases it conditionally, once.
+ * A lock this process holds, from the write that took it to its release: waits for its builder
+ * pod ({@link #start}), renews it ({@link Renewal}), notices when it is lost, and releases it
+ * conditionally, once, on one path whoever asks (the build, {@code ReplicaLocks.close()}, a failed
+ * start, the shutdown hook).
+ *
+ * <p>{@link State} is the whole life: HELD, then RELEASING while one thread writes the release,
+ * then RELEASED, or LOST from HELD or RELEASING when the store shows someone else's lock.
  */
 final class HeldReplicaLock implements ReplicaLock {
     private static final Logger log = LoggerFactory.getLogger(HeldReplicaLock.class);
 
-    private enum Phase {
+    enum State {
         HELD,
-        LOST,
-        RELEASED
+        RELEASING,
+        RELEASED,
+        LOST
     }
 
-    private final LockEngine engine;
+    /** Who asks for the release, which decides what it waits for and what it reports. */
+    private enum Release {
+        /** The build's own close(): waits for the pods, reports a loss once. */
+        OWNER,
+        /** ReplicaLocks.close(): waits for the pods; what it finds is the owner's to hear. */
+        ENGINE,
+        /** A start that failed: the original failure is what the caller sees. */
+        ROLLBACK,
+        /** The JVM is going down: writes, waits for nothing, logs what failed. */
+        SHUTDOWN
+    }
+
+    private final LockSession session;
     private final LockTarget target;
-    private final List<String> recycledPods;
-    private final Duration lease;
     private final long token;
+    private final Duration lease;
+    private final Renewal renewal;
+    private final Consumer<HeldReplicaLock> onEnded;
+    private final LossReport loss;
 
     // Guarded by this.
-    private Phase phase = Phase.HELD;
+    private State state = State.HELD;
     private LockFields fields;
     private long lastConfirmedNanos;
-    private @Nullable Cancellable renewal;
-    private @Nullable LockLostException lost;
-    private final List<Consumer<LockLostException>> lostListeners = new ArrayList<>();
-    private boolean closeCalled;
-    // The thread releasing this lock (close, rollback or shutdown) until it is done, then null.
-    private @Nullable Thread releasing;
+    // The thread writing the release while RELEASING (and LOST, if the release found it lost).
+    private @Nullable Thread releaseThread;
     // Whether the owner's close() has been told how the release ended (or made it itself).
     private boolean ownerTold;
-    // Lost-listeners due while a release was in progress: run once it has ended, so that a listener
-    // that takes a lock the owner holds while its close() waits for that release cannot deadlock.
-    private List<Consumer<LockLostException>> deferredListeners = List.of();
     private volatile List<String> pods = List.of();
 
+    /**
+     * @param fields what the acquiring write stored
+     * @param confirmedNanos when that write was sent: the lease counts from there
+     * @param onEnded told once the lock is released or lost, so that the engine forgets it
+     */
     HeldReplicaLock(
-            LockEngine engine, LockTarget target, LockFields fields, long confirmedNanos, List<String> recycledPods) {
-        this.engine = engine;
+            LockSession session,
+            LockTarget target,
+            LockFields fields,
+            long confirmedNanos,
+            Consumer<HeldReplicaLock> onEnded) {
+        this.session = session;
         this.target = target;
         this.fields = fields;
         this.lastConfirmedNanos = confirmedNanos;
-        this.recycledPods = List.copyOf(recycledPods);
         this.lease = Objects.requireNonNull(fields.lease(), "lease");
         this.token = fields.token();
+        this.onEnded = onEnded;
+        this.renewal = new Renewal(this, session);
+        this.loss = new LossReport(target);
     }
 
     @Override
@@ -76,7 +93,7 @@ final class HeldReplicaLock implements ReplicaLock {
 
     @Override
     public String holder() {
-        return engine.holder;
+        return session.holder;
     }
 
     @Override
@@ -84,19 +101,11 @@ final class HeldReplicaLock implements ReplicaLock {
         return token;
     }
 
-    synchronized LockFields fields() {
-        return fields;
-    }
-
-    List<String> recycledPods() {
-        return recycledPods;
-    }
-
     @Override
     public boolean isHeld() {
         synchronized (this) {
-            // Once close() is called the release decides what happened; asking must not declare a loss.
-            if (phase != Phase.HELD || closeCalled) {
+            // Once a release has begun it decides what happened; asking must not declare a loss.
+            if (state != State.HELD) {
                 return false;
             }
         }
@@ -108,115 +117,86 @@ final class HeldReplicaLock implements ReplicaLock {
         return pods;
     }
 
-    void started(List<String> readyPods) {
-        pods = List.copyOf(readyPods);
-    }
-
     @Override
     public void onLost(Consumer<LockLostException> listener) {
-        Objects.requireNonNull(listener, "listener must not be null");
-        LockLostException already;
-        synchronized (this) {
-            already = lost;
-            if (already == null) {
-                lostListeners.add(listener);
-                return;
-            }
+        loss.listen(Objects.requireNonNull(listener, "listener must not be null"));
+    }
+
+    // ---- start ---------------------------------------------------------------------------------
+
+    /**
+     * Starts renewing, replaces {@code oldPods} (a takeover's) and waits for a usable builder pod on
+     * {@code observer}; on any failure gives the lock back before throwing.
+     */
+    HeldReplicaLock start(TargetObserver observer, Set<String> oldPods) throws InterruptedException {
+        renewal.start();
+        try {
+            pods = BuilderPods.awaitReady(session, observer, fields(), oldPods, this::ensureWanted, now -> {
+                markLost(LockStates.whyChanged(now));
+                throwIfLost();
+            });
+            return this;
+        } catch (InterruptedException | RuntimeException e) {
+            release(Release.ROLLBACK, e);
+            throw e;
         }
-        listener.accept(already);
     }
 
-    // ---- renewal -------------------------------------------------------------------------------
-
-    synchronized void startRenewal() {
-        scheduleRenewal(engine.options.renewInterval());
+    /** Throws if the start should not go on: the lock was lost, or its ReplicaLocks closed. */
+    private void ensureWanted() {
+        throwIfLost();
+        session.ensureOpen(target);
     }
 
-    private synchronized void scheduleRenewal(Duration delay) {
-        // Never after close(): a renewal in flight when a release fails would otherwise reschedule
-        // itself and keep renewing a lock its owner gave up, for as long as the process lives.
-        if (phase == Phase.HELD && !closeCalled) {
-            renewal = engine.clock.schedule(delay, this::renew);
+    // ---- what Renewal asks and tells -----------------------------------------------------------
+
+    /** The fields to renew, or null once the lock is no longer held (released, releasing, lost). */
+    synchronized @Nullable LockFields fieldsWhileHeld() {
+        return state == State.HELD ? fields : null;
+    }
+
+    synchronized LockFields fields() {
+        return fields;
+    }
+
+    /** The store took {@code renewed} in place of {@code sent}, written at {@code sentAtNanos}. */
+    synchronized void confirmed(LockFields sent, LockFields renewed, long sentAtNanos) {
+        if (fields.equals(sent)) {
+            fields = renewed;
+            lastConfirmedNanos = sentAtNanos;
         }
     }
 
     /**
      * A holder that could not confirm its hold for a whole lease must assume that someone else has
-     * taken it: contenders count the same lease from their side.
+     * taken it: contenders count the same lease from their side. Marks the lock lost if so.
      */
-    private boolean leaseRanOut() {
-        long confirmed;
-        synchronized (this) {
-            confirmed = lastConfirmedNanos;
-        }
-        if (engine.clock.nanoTime() - confirmed < LockEngine.saturatedNanos(lease)) {
+    boolean leaseRanOut() {
+        if (leaseRemainingNanos() > 0) {
             return false;
         }
         markLost("not renewed for a whole lease of " + lease + " (API server unreachable or the process paused)");
         return true;
     }
 
-    private void renew() {
-        if (!engine.tryEnterBackend()) {
-            return; // ReplicaLocks.close() has released every lock and closed the backend
-        }
-        try {
-            renewEntered();
-        } finally {
-            engine.leaveBackend();
-        }
-    }
-
-    private void renewEntered() {
-        LockFields current;
+    /** Nanoseconds left of the lease counted from the last confirmed write; at most 0 once it ran out. */
+    long leaseRemainingNanos() {
+        long confirmed;
         synchronized (this) {
-            if (phase != Phase.HELD || closeCalled) {
-                return;
-            }
-            current = fields;
+            confirmed = lastConfirmedNanos;
         }
-        if (leaseRanOut()) {
-            return;
-        }
-        LockClock clock = engine.clock;
-        long sentAt = clock.nanoTime();
-        LockFields renewed = current.renewedAt(clock.now());
-        try {
-            if (engine.backend.compareAndSet(target, current, renewed)) {
-                synchronized (this) {
-                    if (fields.equals(current)) {
-                        fields = renewed;
-                        lastConfirmedNanos = sentAt;
-                    }
-                }
-                scheduleRenewal(engine.options.renewInterval());
-            } else {
-                synchronized (this) {
-                    if (closeCalled) {
-                        // Our own release (or rollback) changed the fields under this renewal, which was
-                        // already in flight: not a loss. Had someone else taken the lock, the release's
-                        // own conditional write fails and reports it.
-                        return;
-                    }
-                }
-                markLost(whyLost());
-            }
-        } catch (LockTargetNotFoundException e) {
-            markLost("the deployment was deleted");
-        } catch (InterruptedException e) {
-            // The scheduler is shutting down; a renewal cut short is retried like a failed one.
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            log.debug("{}: renewal failed, retrying: {}", target, e.toString());
-            if (!leaseRanOut()) {
-                scheduleRenewal(engine.options.renewInterval().dividedBy(2));
-            }
-        }
+        // A difference of two readings of one monotonic clock is right whatever its origin.
+        return Durations.saturatedNanos(lease) - (session.clock.nanoTime() - confirmed);
     }
 
-    private String whyLost() {
+    Duration lease() {
+        return lease;
+    }
+
+    /** Why a conditional write of ours failed, from a fresh read. */
+    String whyLost() {
         try {
-            return whyChanged(engine.backend.read(target).fields());
+            return LockStates.whyChanged(session.backend.read(target).fields());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "the lock fields changed";
@@ -225,71 +205,36 @@ final class HeldReplicaLock implements ReplicaLock {
         }
     }
 
-    static String whyChanged(LockFields now) {
-        if (now.replicas() == 0) {
-            return "the deployment was scaled to 0 by someone else (a kubectl scale or shell cleanup step?)";
-        }
-        if (now.holder() == null) {
-            return "replicas is " + now.replicas() + " but the holder annotation was removed";
-        }
-        return "taken over by '" + now.holder() + "' with token " + now.token();
-    }
-
+    /** HELD or RELEASING becomes LOST: renewal stops, the event is recorded, listeners run. */
     void markLost(String why) {
         LockLostException exception;
-        List<Consumer<LockLostException>> listeners;
+        List<Consumer<LockLostException>> due;
         synchronized (this) {
-            if (phase != Phase.HELD) {
+            if (state != State.HELD && state != State.RELEASING) {
                 return;
             }
-            phase = Phase.LOST;
-            exception = new LockLostException(target, engine.holder, token, why);
-            lost = exception;
-            cancelRenewal();
-            listeners = List.copyOf(lostListeners);
-            lostListeners.clear();
-            if (releasing != null) {
-                deferredListeners = listeners;
-                listeners = List.of();
-            }
+            state = State.LOST;
+            exception = new LockLostException(target, session.holder, token, why);
+            due = loss.lose(exception, releaseThread != null);
         }
-        engine.forget(this);
+        renewal.stop();
+        onEnded.accept(this);
         log.warn("{}", exception.getMessage());
         // isHeld() can get here from any thread, even after ReplicaLocks.close() closed the backend.
-        if (engine.tryEnterBackend()) {
+        if (session.tryEnter()) {
             try {
-                engine.backend.recordEvent(target, "Lost", String.valueOf(exception.getMessage()));
+                session.backend.recordEvent(target, "Lost", String.valueOf(exception.getMessage()));
             } finally {
-                engine.leaveBackend();
+                session.leave();
             }
         }
-        runListeners(listeners, exception);
+        loss.run(due);
     }
 
-    private void runListeners(List<Consumer<LockLostException>> listeners, @Nullable LockLostException exception) {
-        if (exception == null) {
-            return;
-        }
-        for (Consumer<LockLostException> listener : listeners) {
-            try {
-                listener.accept(exception);
-            } catch (RuntimeException e) {
-                log.warn("{}: lost-listener failed", target, e);
-            }
-        }
-    }
-
-    synchronized void throwIfLost() {
+    private void throwIfLost() {
+        LockLostException lost = loss.lost();
         if (lost != null) {
             throw lost;
-        }
-    }
-
-    private void cancelRenewal() {
-        Cancellable task = renewal;
-        renewal = null;
-        if (task != null) {
-            task.cancel();
         }
     }
 
@@ -297,38 +242,49 @@ final class HeldReplicaLock implements ReplicaLock {
 
     @Override
     public void close() {
-        close(true);
+        release(Release.OWNER, null);
     }
 
-    /** {@link ReplicaLocks#close()}'s release: what it finds is for the owner's own close() to report. */
+    /** {@code ReplicaLocks.close()}'s release: what it finds is for the owner's own close() to report. */
     void closeFromEngine() {
-        close(false);
+        release(Release.ENGINE, null);
     }
 
-    private void close(boolean byOwner) {
-        if (!beginRelease()) {
-            // Someone else released it, or is releasing it: ReplicaLocks.close(), or an earlier close().
-            // The owner hears how that ended once, so that its close() returning normally always means
-            // the lock was given back.
-            awaitOtherRelease();
-            LockLostException untold;
-            synchronized (this) {
-                untold = byOwner && !ownerTold ? lost : null;
-                ownerTold |= byOwner;
+    void releaseOnShutdown() {
+        release(Release.SHUTDOWN, null);
+    }
+
+    /** The one release path. {@code failure} is the rollback's cause, null otherwise. */
+    private void release(Release how, @Nullable Throwable failure) {
+        boolean mine;
+        synchronized (this) {
+            mine = state == State.HELD;
+            if (mine) {
+                state = State.RELEASING;
+                releaseThread = Thread.currentThread();
+                ownerTold |= how == Release.OWNER;
             }
-            if (untold != null) {
-                throw untold;
-            }
+        }
+        if (!mine) {
+            afterOtherRelease(how, failure);
             return;
         }
-        if (byOwner) {
-            synchronized (this) {
-                ownerTold = true;
-            }
-        }
+        renewal.stop();
         boolean interrupted = Thread.interrupted();
         try {
-            release(!interrupted);
+            boolean waitForGone = !interrupted
+                    && (how == Release.OWNER || how == Release.ENGINE || failure instanceof PodNotReadyException);
+            write(waitForGone);
+        } catch (RuntimeException e) {
+            if (how == Release.ROLLBACK && failure != null) {
+                if (e != failure) {
+                    failure.addSuppressed(e);
+                }
+            } else if (how == Release.SHUTDOWN) {
+                log.warn("{}: release at shutdown failed: {}", target, e.getMessage());
+            } else {
+                throw e;
+            }
         } finally {
             endRelease();
             if (interrupted) {
@@ -337,32 +293,36 @@ final class HeldReplicaLock implements ReplicaLock {
         }
     }
 
-    /** Claims the one release of this lock for the calling thread; false if someone has already. */
-    private synchronized boolean beginRelease() {
-        if (closeCalled) {
-            return false;
+    /**
+     * Someone else released the lock, is releasing it, or it was lost before. The owner hears how
+     * that ended once, so that its close() returning normally always means the lock was given back.
+     */
+    private void afterOtherRelease(Release how, @Nullable Throwable failure) {
+        if (how == Release.SHUTDOWN) {
+            return;
         }
-        closeCalled = true;
-        releasing = Thread.currentThread();
-        return true;
-    }
-
-    private void endRelease() {
-        List<Consumer<LockLostException>> deferred;
-        LockLostException exception;
+        if (how == Release.ROLLBACK) {
+            // Never waits: ReplicaLocks.close() releasing it from another thread reports on its own.
+            LockLostException found = loss.lost();
+            if (failure != null && found != null && found != failure) {
+                failure.addSuppressed(found);
+            }
+            return;
+        }
+        LockLostException untold;
         synchronized (this) {
-            releasing = null;
-            notifyAll();
-            deferred = deferredListeners;
-            deferredListeners = List.of();
-            exception = lost;
+            awaitOtherRelease();
+            untold = how == Release.OWNER && !ownerTold ? loss.lost() : null;
+            ownerTold |= how == Release.OWNER;
         }
-        runListeners(deferred, exception);
+        if (untold != null) {
+            throw untold;
+        }
     }
 
-    private synchronized void awaitOtherRelease() {
+    private void awaitOtherRelease() {
         // A lost-listener calling close() runs inside the release it would wait for.
-        while (releasing != null && releasing != Thread.currentThread()) {
+        while (releaseThread != null && releaseThread != Thread.currentThread()) {
             try {
                 wait();
             } catch (InterruptedException e) {
@@ -372,129 +332,61 @@ final class HeldReplicaLock implements ReplicaLock {
         }
     }
 
-    /**
-     * Gives a lock back whose start failed. The original failure is what the caller sees; what
-     * went wrong here is attached to it.
-     */
-    void rollBack(Throwable failure, boolean waitForGone) {
-        if (!beginRelease()) {
-            // close() is releasing it already (ReplicaLocks.close() from another thread): a second
-            // release would race the first.
-            return;
+    private void endRelease() {
+        synchronized (this) {
+            releaseThread = null;
+            notifyAll();
         }
-        boolean interrupted = Thread.interrupted();
+        loss.run(loss.takeDeferred());
+    }
+
+    private void write(boolean waitForGone) {
+        LockFields current = fields();
+        // Every held lock's release has begun before ReplicaLocks.close() lets the backend go. A loss
+        // noticed from here on makes the conditional write below fail, and is reported then.
+        if (!session.tryEnter()) {
+            markLost("released after its ReplicaLocks was closed; the hold expires after its lease");
+            throwIfLost();
+        }
         try {
-            release(waitForGone && !interrupted);
-        } catch (LockException e) {
-            if (e != failure) {
-                failure.addSuppressed(e);
+            if (leaseRanOut()) {
+                throwIfLost();
             }
-        } finally {
-            endRelease();
-            if (interrupted) {
+            onEnded.accept(this);
+            boolean applied;
+            try {
+                applied = session.backend.compareAndSet(target, current, current.released());
+            } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                markLost("interrupted while releasing; the hold expires after its lease");
+                throw new LockException(target, "interrupted while releasing; the lock expires after its lease", e);
+            } catch (RuntimeException e) {
+                // Renewal has stopped: whatever the store says, this process no longer holds the lock.
+                markLost("the release failed (" + e.getMessage() + "); the hold expires after its lease");
+                throw e;
             }
-        }
-    }
-
-    void releaseOnShutdown() {
-        if (!beginRelease()) {
-            return;
-        }
-        try {
-            release(false);
-        } catch (LockException e) {
-            log.warn("{}: release at shutdown failed: {}", target, e.getMessage());
+            if (!applied) {
+                markLost(whyLost());
+                throwIfLost();
+            }
+            synchronized (this) {
+                state = State.RELEASED;
+                loss.forgetListeners();
+            }
+            log.info("{}: released by '{}', token {}", target, session.holder, token);
+            session.backend.recordEvent(
+                    target, "Released", "lock released by '" + session.holder + "' with token " + token);
+            if (waitForGone) {
+                BuilderPods.awaitGone(session, target);
+            }
         } finally {
-            endRelease();
-        }
-    }
-
-    private void release(boolean waitForGone) {
-        LockFields current;
-        synchronized (this) {
-            cancelRenewal();
-            if (phase == Phase.LOST) {
-                throw Objects.requireNonNull(lost);
-            }
-            if (phase == Phase.RELEASED) {
-                return;
-            }
-            current = fields;
-        }
-        // Every held lock's release has begun (closeCalled) before ReplicaLocks.close() lets the backend
-        // go. A loss noticed from here on makes the conditional write below fail, and is reported then.
-        if (!engine.tryEnterBackend()) {
-            throw new LockException(target, "released after its ReplicaLocks was closed");
-        }
-        try {
-            releaseEntered(current, waitForGone);
-        } finally {
-            engine.leaveBackend();
-        }
-    }
-
-    private void releaseEntered(LockFields current, boolean waitForGone) {
-        if (leaseRanOut()) {
-            throwIfLost();
-        }
-        engine.forget(this);
-        boolean applied;
-        try {
-            applied = engine.backend.compareAndSet(target, current, current.released());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            markLost("interrupted while releasing; the hold expires after its lease");
-            throw new LockException(target, "interrupted while releasing; the lock expires after its lease", e);
-        } catch (RuntimeException e) {
-            // Renewal has stopped: whatever the store says, this process no longer holds the lock.
-            markLost("the release failed (" + e.getMessage() + "); the hold expires after its lease");
-            throw e;
-        }
-        if (!applied) {
-            markLost(whyLost());
-            throwIfLost();
-        }
-        synchronized (this) {
-            phase = Phase.RELEASED;
-            lostListeners.clear();
-        }
-        log.info("{}: released by '{}', token {}", target, engine.holder, current.token());
-        engine.backend.recordEvent(
-                target, "Released", "lock released by '" + engine.holder + "' with token " + current.token());
-        if (waitForGone) {
-            awaitPodsGone();
-        }
-    }
-
-    private void awaitPodsGone() {
-        LockClock clock = engine.clock;
-        Duration timeout = engine.options.releaseTimeout();
-        long deadline = clock.nanoTime() + LockEngine.saturatedNanos(timeout);
-        Wakeup wakeup = clock.newWakeup();
-        try (Subscription watch = engine.backend.watch(target, wakeup::signal)) {
-            while (true) {
-                LockRecord record = engine.backend.read(target);
-                // Replicas back at 1 means a new hold (only a legacy scale can start one before our pods are gone).
-                if (record.pods().isEmpty() || record.fields().replicas() != 0) {
-                    return;
-                }
-                long now = clock.nanoTime();
-                if (now - deadline >= 0) {
-                    throw new ReleaseTimeoutException(target, timeout, LockStates.podNames(record.pods()));
-                }
-                engine.awaitChange(wakeup, watch, now, deadline, Long.MAX_VALUE);
-            }
-        } catch (LockTargetNotFoundException e) {
-            // Deleted with its pods: nothing left to wait for.
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            session.leave();
         }
     }
 
     @Override
     public String toString() {
-        return "ReplicaLock{" + target + ", holder='" + engine.holder + "', token=" + fencingToken() + ", "
+        return "ReplicaLock{" + target + ", holder='" + session.holder + "', token=" + token + ", "
                 + (isHeld() ? "held" : "not held") + "}";
     }
 }

@@ -9,57 +9,44 @@ import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.LocksClosedException;
-import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
-import io.github.replicalock.spi.LockClock.Wakeup;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
-import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The lock algorithm, once for every backend: acquisition from IDLE only, waiting for Ready with
- * rollback, watch-driven waiting, expiry on the local monotonic clock, takeover, and the set of
- * locks this instance holds. {@link HeldReplicaLock} does renewal and release.
+ * The lock algorithm, once for every backend: acquisition from IDLE only, expiry on the local
+ * monotonic clock, takeover, and the set of locks this instance holds. Each {@link #attempt} says
+ * what it decided; a won one becomes a {@link HeldReplicaLock}, which waits for its builder pod,
+ * renews and releases itself.
  */
 public final class LockEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LockEngine.class);
 
-    final LockBackend backend;
-    final LockClock clock;
-    final String holder;
-    final LockOptions options;
+    private final LockSession session;
     private final ExpiryTracker expiry;
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
-    // Threads blocked in acquire or a ready wait, woken by close() so that they stop at once.
-    private final Set<Wakeup> waiting = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    // Acquisitions, releases and renewals in progress, plus one for the engine until close(). The
-    // backend closes when this reaches zero: an acquisition still writing when close() is called
-    // must be able to give back what it wrote, through a backend that is still open.
-    private final AtomicInteger backendUsers = new AtomicInteger(1);
     private final @Nullable Thread shutdownHook;
 
     public LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
-        this.backend = Objects.requireNonNull(backend, "backend");
-        this.clock = Objects.requireNonNull(clock, "clock");
-        this.holder = Objects.requireNonNull(holder, "holder");
-        this.options = Objects.requireNonNull(options, "options");
+        this.session = new LockSession(
+                Objects.requireNonNull(backend, "backend"),
+                Objects.requireNonNull(clock, "clock"),
+                Objects.requireNonNull(options, "options"),
+                Objects.requireNonNull(holder, "holder"));
         this.expiry = new ExpiryTracker(options);
         if (shutdownHook) {
             // CI cancelling a build sends SIGTERM: give the lock back rather than make the next build wait a lease.
@@ -72,18 +59,18 @@ public final class LockEngine implements AutoCloseable {
     }
 
     public String holder() {
-        return holder;
+        return session.holder;
     }
 
     public LockOptions options() {
-        return options;
+        return session.options;
     }
 
     public LockStatus status(LockTarget target) {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
         try {
-            return LockStates.status(target, backend.read(target));
+            return LockStates.status(target, session.backend.read(target));
         } catch (LockTargetNotFoundException e) {
             return LockStatus.unknown(target, "deployment not found", 0, 0, null, 0);
         } catch (LockTargetInvalidException e) {
@@ -92,7 +79,7 @@ public final class LockEngine implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new LockException(target, "interrupted while reading the lock's status", e);
         } finally {
-            leaveBackend();
+            session.leave();
         }
     }
 
@@ -100,19 +87,20 @@ public final class LockEngine implements AutoCloseable {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
         try {
-            ensureOpen(target);
-            long readStart = clock.nanoTime();
-            LockRecord record = backend.read(target);
-            LockStates.requireLock(target, record);
-            long expiresIn = expiry.remainingNanos(target, record.fields(), readStart, clock.nanoTime());
-            HeldReplicaLock lock = attempt(target, record, expiresIn);
-            if (lock == null) {
-                log.debug("{}: not acquired, {}", target, LockStates.status(target, record));
+            session.ensureOpen(target);
+            long readStart = session.clock.nanoTime();
+            LockRecord record = session.backend.read(target);
+            long readEnd = session.clock.nanoTime();
+            Attempt attempt = attempt(target, record, readStart, readEnd);
+            if (!(attempt instanceof Attempt.Won won)) {
+                log.debug("{}: not acquired ({}), {}", target, attempt, LockStates.status(target, record));
                 return Optional.empty();
             }
-            return Optional.of(awaitReady(lock));
+            try (TargetObservers.Use use = session.observers.observe(target)) {
+                return Optional.of(start(won, use.observer()));
+            }
         } finally {
-            leaveBackend();
+            session.leave();
         }
     }
 
@@ -124,122 +112,125 @@ public final class LockEngine implements AutoCloseable {
         }
         enterBackend(target);
         try {
-            long deadline = clock.nanoTime() + saturatedNanos(timeout);
-            Wakeup wakeup = clock.newWakeup();
-            waiting.add(wakeup);
+            long deadline = session.clock.nanoTime() + Durations.saturatedNanos(timeout);
             // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
-            try (Subscription watch = backend.watch(target, wakeup::signal)) {
-                HeldReplicaLock lock = awaitLock(target, timeout, deadline, wakeup, watch);
-                return awaitReady(lock, wakeup, watch);
-            } finally {
-                waiting.remove(wakeup);
+            try (TargetObservers.Use use = session.observers.observe(target)) {
+                Attempt.Won won = use.observer()
+                        .await(
+                                new WaitForLock(target),
+                                deadline,
+                                last -> new LockTimeoutException(target, timeout, LockStates.status(target, last)));
+                return start(won, use.observer());
             }
         } finally {
-            leaveBackend();
+            session.leave();
         }
     }
 
-    private HeldReplicaLock awaitLock(
-            LockTarget target, Duration timeout, long deadline, Wakeup wakeup, Subscription watch)
-            throws InterruptedException {
-        while (true) {
-            ensureOpen(target);
-            if (Thread.interrupted()) {
-                throw new InterruptedException(target + ": interrupted while waiting for the lock");
+    /** Attempts on every read until one wins, re-reading by the time the hold seen would expire. */
+    private final class WaitForLock implements TargetObserver.Check<Attempt.Won> {
+        private final LockTarget target;
+        private long expiresIn = ExpiryTracker.NEVER;
+
+        WaitForLock(LockTarget target) {
+            this.target = target;
+        }
+
+        @Override
+        public Attempt.@Nullable Won test(LockRecord record, long readStart, long readEnd) throws InterruptedException {
+            session.ensureOpen(target);
+            Attempt attempt = attempt(target, record, readStart, readEnd);
+            if (attempt instanceof Attempt.Won won) {
+                return won;
             }
-            // What a read shows was current at some moment between these two: a pause after the read
-            // (GC, a stopped VM) must not count as time in which the holder did not renew.
-            long readStart = clock.nanoTime();
-            LockRecord record = backend.read(target);
-            LockStates.requireLock(target, record);
-            long readEnd = clock.nanoTime();
-            long expiresIn = expiry.remainingNanos(target, record.fields(), readStart, readEnd);
-            HeldReplicaLock lock = attempt(target, record, expiresIn);
-            if (lock != null) {
-                return lock;
-            }
-            if (readEnd - deadline >= 0) {
-                throw new LockTimeoutException(target, timeout, LockStates.status(target, record));
-            }
-            log.debug("{}: waiting, {}", target, LockStates.status(target, record));
-            awaitChange(wakeup, watch, readStart, deadline, expiresIn);
+            expiresIn = ((Attempt.Declined) attempt).expiresInNanos();
+            log.debug("{}: waiting ({}), {}", target, attempt, LockStates.status(target, record));
+            return null;
+        }
+
+        @Override
+        public long recheckWithinNanos() {
+            return expiresIn;
         }
     }
 
     /**
-     * Acquires from IDLE or takes an expired hold over ({@code expiresIn}, from {@link
-     * ExpiryTracker#remainingNanos}, at most 0); null if neither applies or the write lost.
+     * Acquires from IDLE or takes a hold over whose lease has expired, judged on what a read that
+     * ran from {@code readStart} to {@code readEnd} showed; says what it decided.
      */
-    private @Nullable HeldReplicaLock attempt(LockTarget target, LockRecord record, long expiresIn)
+    private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
             throws InterruptedException {
+        LockStates.requireLock(target, record);
         LockFields observed = record.fields();
+        long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
-            HeldReplicaLock lock = write(target, observed, List.of());
-            if (lock != null) {
-                log.info("{}: acquired by '{}', token {}", target, holder, lock.fencingToken());
-                backend.recordEvent(
-                        target, "Acquired", "lock acquired by '" + holder + "' with token " + lock.fencingToken());
-            }
-            return lock;
-        }
-        boolean held = state == LockState.STARTING || state == LockState.ACTIVE;
-        if (held && expiresIn <= 0 && !holdsInThisProcess(target)) {
-            // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
-            List<String> recycled =
-                    record.pods().stream().map(PodSnapshot::name).toList();
-            HeldReplicaLock lock = write(target, observed, recycled);
-            if (lock != null) {
-                String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
-                log.info("{}: taken over by '{}' from {}, token {}", target, holder, previous, lock.fencingToken());
-                backend.recordEvent(
+            Attempt attempt = write(target, observed, List.of(), expiresIn);
+            if (attempt instanceof Attempt.Won won) {
+                log.info(
+                        "{}: acquired by '{}', token {}",
                         target,
-                        "TakenOver",
-                        "lock taken over by '" + holder + "' with token " + lock.fencingToken() + " from " + previous
-                                + ", whose lease expired");
+                        session.holder,
+                        won.fields().token());
+                session.backend.recordEvent(
+                        target,
+                        "Acquired",
+                        "lock acquired by '" + session.holder + "' with token "
+                                + won.fields().token());
             }
-            return lock;
+            return attempt;
         }
-        return null;
+        boolean heldByOther = state == LockState.STARTING || state == LockState.ACTIVE;
+        if (!heldByOther || expiresIn > 0) {
+            return new Attempt.Declined(state.name().toLowerCase(Locale.ROOT), expiresIn);
+        }
+        if (holdsInThisProcess(target)) {
+            return new Attempt.Declined("expired, but held by this process", expiresIn);
+        }
+        // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
+        List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();
+        Attempt attempt = write(target, observed, oldPods, expiresIn);
+        if (attempt instanceof Attempt.Won won) {
+            String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
+            long token = won.fields().token();
+            log.info("{}: taken over by '{}' from {}, token {}", target, session.holder, previous, token);
+            session.backend.recordEvent(
+                    target,
+                    "TakenOver",
+                    "lock taken over by '" + session.holder + "' with token " + token + " from " + previous
+                            + ", whose lease expired");
+        }
+        return attempt;
     }
 
     private boolean holdsInThisProcess(LockTarget target) {
         return held.stream().anyMatch(l -> l.target().equals(target));
     }
 
-    private @Nullable HeldReplicaLock write(LockTarget target, LockFields observed, List<String> recycledPods)
+    private Attempt write(LockTarget target, LockFields observed, List<String> oldPods, long expiresIn)
             throws InterruptedException {
-        long token = observed.token() + 1;
-        LockFields desired = observed.heldBy(holder, token, clock.now(), options.leaseDuration());
-        long sentAt = clock.nanoTime();
+        LockFields desired = observed.heldBy(
+                session.holder, observed.token() + 1, session.clock.now(), session.options.leaseDuration());
+        long sentAt = session.clock.nanoTime();
         boolean applied;
         try {
-            applied = backend.compareAndSet(target, observed, desired);
+            applied = session.backend.compareAndSet(target, observed, desired);
         } catch (InterruptedException | RuntimeException e) {
             // The write may have reached the store before the failure: undo it if it did.
             undoUncertainWrite(target, desired, e);
             throw e;
         }
         if (!applied) {
-            return null;
+            return new Attempt.Declined("another contender's write won", expiresIn);
         }
         expiry.forget(target);
-        HeldReplicaLock lock = new HeldReplicaLock(this, target, desired, sentAt, recycledPods);
-        held.add(lock);
-        lock.startRenewal();
-        if (closed.get()) {
-            // close() may have taken its snapshot of held locks before this one joined it.
-            LocksClosedException closedMeanwhile = new LocksClosedException(target, holder);
-            lock.rollBack(closedMeanwhile, false);
-            throw closedMeanwhile;
-        }
-        return lock;
+        return new Attempt.Won(target, desired, sentAt, oldPods);
     }
 
     private void undoUncertainWrite(LockTarget target, LockFields desired, Throwable failure) {
         boolean interrupted = Thread.interrupted();
         try {
-            backend.compareAndSet(target, desired, desired.released());
+            session.backend.compareAndSet(target, desired, desired.released());
         } catch (InterruptedException | RuntimeException e) {
             failure.addSuppressed(e);
             log.warn("{}: could not undo a lock write that may have applied; it expires after its lease", target, e);
@@ -250,159 +241,34 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
-    /** {@link #awaitReady(HeldReplicaLock, Wakeup, Subscription)} on a watch of its own. */
-    private HeldReplicaLock awaitReady(HeldReplicaLock lock) throws InterruptedException {
-        Wakeup wakeup = clock.newWakeup();
-        waiting.add(wakeup);
-        try {
-            Subscription watch;
-            try {
-                watch = backend.watch(lock.target(), wakeup::signal);
-            } catch (RuntimeException e) {
-                lock.rollBack(e, false);
-                throw e;
-            }
-            try (watch) {
-                return awaitReady(lock, wakeup, watch);
-            }
-        } finally {
-            waiting.remove(wakeup);
-        }
-    }
-
-    /** Waits for a usable builder pod; on any failure gives the lock back before throwing. */
-    private HeldReplicaLock awaitReady(HeldReplicaLock lock, Wakeup wakeup, Subscription watch)
-            throws InterruptedException {
-        LockTarget target = lock.target();
-        Set<String> excluded = Set.copyOf(lock.recycledPods());
-        long deadline = clock.nanoTime() + saturatedNanos(options.readyTimeout());
-        try {
-            if (!excluded.isEmpty()) {
-                backend.deletePods(target, excluded);
-            }
-            while (true) {
-                lock.throwIfLost();
-                ensureOpen(target);
-                LockRecord record = backend.read(target);
-                if (!record.fields().sameLockAs(lock.fields())) {
-                    lock.markLost(HeldReplicaLock.whyChanged(record.fields()));
-                    lock.throwIfLost();
-                }
-                List<String> ready = record.pods().stream()
-                        .filter(p -> p.usable() && !excluded.contains(p.name()))
-                        .map(PodSnapshot::name)
-                        .toList();
-                if (!ready.isEmpty()) {
-                    lock.started(ready);
-                    log.info("{}: builder ready {} for '{}' token {}", target, ready, holder, lock.fencingToken());
-                    return lock;
-                }
-                long now = clock.nanoTime();
-                if (now - deadline >= 0) {
-                    String reason = LockStates.whyNotReady(record, excluded);
-                    log.warn("{}: no builder pod Ready within {}: {}", target, options.readyTimeout(), reason);
-                    backend.recordEvent(
-                            target,
-                            "NotReady",
-                            "builder pod of '" + holder + "' (token " + lock.fencingToken() + ") not Ready within "
-                                    + options.readyTimeout() + ": " + reason + "; releasing");
-                    throw new PodNotReadyException(target, options.readyTimeout(), reason);
-                }
-                awaitChange(wakeup, watch, now, deadline, Long.MAX_VALUE);
-            }
-        } catch (InterruptedException e) {
-            lock.rollBack(e, false);
-            throw e;
-        } catch (RuntimeException e) {
-            lock.rollBack(e, e instanceof PodNotReadyException);
-            throw e;
-        }
-    }
-
-    void forget(HeldReplicaLock lock) {
-        held.remove(lock);
-    }
-
-    List<HeldReplicaLock> heldLocks() {
-        return List.copyOf(held);
+    /** Turns a won attempt into a held lock with a Ready builder pod, or gives it back and throws. */
+    private ReplicaLock start(Attempt.Won won, TargetObserver observer) throws InterruptedException {
+        HeldReplicaLock lock =
+                new HeldReplicaLock(session, won.target(), won.fields(), won.sentAtNanos(), held::remove);
+        held.add(lock);
+        // close() may have taken its snapshot of held locks before this one joined it: the start's
+        // first check of the session then gives it back.
+        return lock.start(observer, Set.copyOf(won.oldPods()));
     }
 
     /** Registers a use of the backend, or throws if close() has closed it. */
     private void enterBackend(LockTarget target) {
-        if (!tryEnterBackend()) {
-            throw new LocksClosedException(target, holder);
+        if (!session.tryEnter()) {
+            throw new LocksClosedException(target, session.holder);
         }
-        if (closed.get()) {
-            leaveBackend();
-            throw new LocksClosedException(target, holder);
+        if (session.isClosed()) {
+            session.leave();
+            throw new LocksClosedException(target, session.holder);
         }
-    }
-
-    /** Registers a use of the backend; false once it is closed. Pair with {@link #leaveBackend()}. */
-    boolean tryEnterBackend() {
-        int users;
-        do {
-            users = backendUsers.get();
-            if (users == 0) {
-                return false;
-            }
-        } while (!backendUsers.compareAndSet(users, users + 1));
-        return true;
-    }
-
-    void leaveBackend() {
-        if (backendUsers.decrementAndGet() == 0) {
-            try {
-                backend.close();
-            } catch (RuntimeException e) {
-                log.warn("closing the lock backend of '{}' failed", holder, e);
-            }
-        }
-    }
-
-    private void ensureOpen(LockTarget target) {
-        if (closed.get()) {
-            throw new LocksClosedException(target, holder);
-        }
-    }
-
-    /**
-     * Sleeps until the watch signals a change, the deadline passes or {@code limitNanos} have
-     * passed, polling while the watch is down. Compares durations, never instants: a monotonic
-     * clock's instants may be negative or wrap.
-     */
-    void awaitChange(Wakeup wakeup, Subscription watch, long nowNanos, long deadlineNanos, long limitNanos)
-            throws InterruptedException {
-        // A limit already passed (a hold expired that this process cannot take over: its own) must not
-        // turn the wait into a busy loop of reads.
-        long limit = limitNanos > 0 ? limitNanos : jittered(options.fallbackPollInterval());
-        long wait = Math.min(deadlineNanos - nowNanos, limit);
-        if (!watch.isConnected()) {
-            wait = Math.min(wait, jittered(options.fallbackPollInterval()));
-        }
-        wakeup.awaitUntil(nowNanos + wait);
-    }
-
-    /** Nanoseconds in {@code duration}, or {@link Long#MAX_VALUE} for longer than 292 years. */
-    static long saturatedNanos(Duration duration) {
-        try {
-            return duration.toNanos();
-        } catch (ArithmeticException longerThan292Years) {
-            return Long.MAX_VALUE;
-        }
-    }
-
-    long jittered(Duration cap) {
-        long capNanos = Math.max(2, saturatedNanos(cap));
-        return ThreadLocalRandom.current().nextLong(capNanos / 2, capNanos);
     }
 
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!session.markClosed()) {
             return;
         }
-        waiting.forEach(Wakeup::signal);
+        // Acquisitions waiting on the lock or a Ready pod stop at once.
+        session.observers.wakeAll();
         if (shutdownHook != null) {
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -411,25 +277,30 @@ public final class LockEngine implements AutoCloseable {
             }
         }
         try {
-            for (HeldReplicaLock lock : heldLocks()) {
+            for (HeldReplicaLock lock : List.copyOf(held)) {
                 try {
                     lock.closeFromEngine();
                 } catch (RuntimeException e) {
                     // Every other lock must still be released, whatever this one's backend threw.
-                    log.warn("{}: while closing ReplicaLocks of '{}': {}", lock.target(), holder, e.getMessage());
+                    log.warn(
+                            "{}: while closing ReplicaLocks of '{}': {}",
+                            lock.target(),
+                            session.holder,
+                            e.getMessage());
                 }
             }
         } finally {
+            session.renewals.shutDown();
             // Closes the backend now, or when the last acquisition still in flight has given back what it wrote.
-            leaveBackend();
+            session.leave();
         }
     }
 
     private void releaseAllOnShutdown() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!session.markClosed()) {
             return; // close() has released them, or is releasing them
         }
-        List<HeldReplicaLock> locks = heldLocks();
+        List<HeldReplicaLock> locks = List.copyOf(held);
         if (!locks.isEmpty()) {
             log.info(
                     "JVM shutting down: releasing {}",
@@ -438,6 +309,7 @@ public final class LockEngine implements AutoCloseable {
         for (HeldReplicaLock lock : locks) {
             lock.releaseOnShutdown();
         }
-        leaveBackend();
+        session.renewals.shutDown();
+        session.leave();
     }
 }

@@ -63,16 +63,17 @@ final class LockStates {
             return LockStatus.unknown(target, problem, f.replicas(), record.readyReplicas(), f.holder(), f.token());
         }
         boolean held = f.replicas() == 1;
-        return LockStatus.of(
-                target,
-                state(record),
-                f.replicas(),
-                record.readyReplicas(),
-                displayedHolder(f),
-                f.token(),
-                held ? f.acquired() : null,
-                held ? f.renewed() : null,
-                held ? f.lease() : null);
+        return StatusAccess.factory()
+                .of(
+                        target,
+                        state(record),
+                        f.replicas(),
+                        record.readyReplicas(),
+                        displayedHolder(f),
+                        f.token(),
+                        held ? f.acquired() : null,
+                        held ? f.renewed() : null,
+                        held ? f.lease() : null);
     }
 
     /** Pod by pod, why none is usable; for the not-ready error. */
@@ -84,6 +85,17 @@ final class LockStates {
                     + record.fields().replicas() + ")";
         }
         return candidates.stream().map(p -> p.name() + ": " + p.detail()).collect(Collectors.joining("; "));
+    }
+
+    /** Why the lock is no longer ours, from the fields the store now shows. */
+    static String whyChanged(LockFields now) {
+        if (now.replicas() == 0) {
+            return "the deployment was scaled to 0 by someone else (a kubectl scale or shell cleanup step?)";
+        }
+        if (now.holder() == null) {
+            return "replicas is " + now.replicas() + " but the holder annotation was removed";
+        }
+        return "taken over by '" + now.holder() + "' with token " + now.token();
     }
 
     static String podNames(List<PodSnapshot> pods) {

@@ -78,7 +78,7 @@ public final class SystemLockClock implements LockClock {
     public Cancellable schedule(Duration delay, Runnable task) {
         Scheduler.used();
         ScheduledFuture<?> future =
-                Scheduler.EXECUTOR.schedule(task, LockEngine.saturatedNanos(delay), TimeUnit.NANOSECONDS);
+                Scheduler.EXECUTOR.schedule(task, Durations.saturatedNanos(delay), TimeUnit.NANOSECONDS);
         return () -> future.cancel(false);
     }
 

@@ -1,4 +1,13 @@
-/** The lock algorithm. Not API: anything here may change in any release. */
+/**
+ * The lock algorithm. Not API: anything here may change in any release.
+ *
+ * <p>{@link io.github.replicalock.internal.LockEngine} acquires: each attempt on a read says what it
+ * decided, and a won one becomes a {@code HeldReplicaLock}, which starts, renews and releases
+ * itself through a {@code LockSession} (backend, clock, options, holder). Every wait is one {@code
+ * TargetObserver.await(check, deadline, onTimeout)} on the session's one observer per target;
+ * renewals run on the session's {@code RenewalWorkers}, off the clock's scheduler thread, and end
+ * before the lease does. {@code docs/lock-protocol.md}, section 9, has the whole map.
+ */
 @NullMarked
 package io.github.replicalock.internal;
 

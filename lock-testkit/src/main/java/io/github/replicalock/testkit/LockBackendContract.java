@@ -32,8 +32,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -125,22 +127,21 @@ public abstract class LockBackendContract {
     @SuppressWarnings("try") // the watch is open for its notifications only
     private LockRecord await(LockTarget target, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
-        LockClock clock = backend.clock();
-        Wakeup wakeup = clock.newWakeup();
-        long deadline = clock.nanoTime() + patience().toNanos();
+        Wakeup wakeup = backend.clock().newWakeup();
+        AtomicReference<@Nullable LockRecord> last = new AtomicReference<>();
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
-            while (true) {
-                LockRecord record = backend.read(target);
-                if (condition.test(record)) {
-                    return record;
-                }
-                long now = clock.nanoTime();
-                if (now - deadline >= 0) {
-                    throw new AssertionError(target + ": not " + what + " within " + patience() + "; last " + record);
-                }
-                // Re-read at least every 100 ms in case a backend's watch is slower than its controller.
-                wakeup.awaitUntil(Math.min(deadline, now + TimeUnit.MILLISECONDS.toNanos(100)));
-            }
+            // Re-read at least every 100 ms in case a backend's watch is slower than its controller.
+            return ContractWait.until(
+                    backend.clock(),
+                    patience(),
+                    wakeup,
+                    TimeUnit.MILLISECONDS.toNanos(100),
+                    woken -> {
+                        LockRecord record = backend.read(target);
+                        last.set(record);
+                        return condition.test(record) ? record : null;
+                    },
+                    () -> target + ": not " + what + " within " + patience() + "; last " + last.get());
         }
     }
 
@@ -303,27 +304,23 @@ public abstract class LockBackendContract {
     /** Fails unless a notification arrives after which the record matches: re-reading on a timer does not count. */
     private void awaitNotified(LockTarget target, Wakeup changed, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
-        LockClock clock = backend.clock();
-        long deadline = clock.nanoTime() + patience().toNanos();
-        while (true) {
-            assertThat(changed.awaitUntil(deadline))
-                    .as("watch notified of " + what + " within " + patience())
-                    .isTrue();
-            if (condition.test(backend.read(target))) {
-                return;
-            }
-        }
+        ContractWait.until(
+                backend.clock(),
+                patience(),
+                changed,
+                Long.MAX_VALUE,
+                woken -> woken && condition.test(backend.read(target)) ? Boolean.TRUE : null,
+                () -> "watch notified of " + what + " within " + patience());
     }
 
     private void eventually(BooleanSupplier condition, String what) throws InterruptedException {
-        LockClock clock = backend.clock();
-        long deadline = clock.nanoTime() + patience().toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(clock.nanoTime() - deadline)
-                    .as(what + " within " + patience())
-                    .isNegative();
-            clock.newWakeup().awaitUntil(clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10));
-        }
+        ContractWait.until(
+                backend.clock(),
+                patience(),
+                backend.clock().newWakeup(),
+                TimeUnit.MILLISECONDS.toNanos(10),
+                woken -> condition.getAsBoolean() ? Boolean.TRUE : null,
+                () -> what + " within " + patience());
     }
 
     @Test

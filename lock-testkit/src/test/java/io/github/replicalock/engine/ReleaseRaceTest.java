@@ -11,17 +11,13 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LocksClosedException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
-import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockRecord;
-import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.ClusterEvent;
 import io.github.replicalock.testkit.FakeBackend;
 import io.github.replicalock.testkit.Timing;
 import io.github.replicalock.testkit.VirtualClock;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -387,51 +383,6 @@ class ReleaseRaceTest {
                 afterAcquisition.run();
             }
             return applied;
-        }
-    }
-
-    /** Forwards everything to a fake client. */
-    private static class ForwardingBackend implements LockBackend {
-        private final FakeBackend delegate;
-
-        ForwardingBackend(FakeBackend delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public LockRecord read(LockTarget target) throws InterruptedException {
-            return delegate.read(target);
-        }
-
-        @Override
-        public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
-                throws InterruptedException {
-            return delegate.compareAndSet(target, expected, desired);
-        }
-
-        @Override
-        public Subscription watch(LockTarget target, Runnable onChange) {
-            return delegate.watch(target, onChange);
-        }
-
-        @Override
-        public void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException {
-            delegate.deletePods(target, podNames);
-        }
-
-        @Override
-        public void recordEvent(LockTarget target, String reason, String message) {
-            delegate.recordEvent(target, reason, message);
-        }
-
-        @Override
-        public LockClock clock() {
-            return delegate.clock();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }

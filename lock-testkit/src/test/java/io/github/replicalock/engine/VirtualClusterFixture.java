@@ -3,7 +3,7 @@ package io.github.replicalock.engine;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLocks;
-import io.github.replicalock.testkit.FakeBackend;
+import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.testkit.FakeCluster;
 import io.github.replicalock.testkit.VirtualClock;
 import java.time.Duration;
@@ -53,7 +53,7 @@ final class VirtualClusterFixture implements AutoCloseable {
         return locks(cluster.backend(holder), holder, options);
     }
 
-    ReplicaLocks locks(FakeBackend backend, String holder, LockOptions options) {
+    ReplicaLocks locks(LockBackend backend, String holder, LockOptions options) {
         ReplicaLocks locks = ReplicaLocks.builder()
                 .backend(backend)
                 .holder(holder)
