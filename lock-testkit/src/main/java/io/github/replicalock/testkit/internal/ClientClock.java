@@ -139,7 +139,7 @@ final class ClientClock implements LockClock {
     void awaitUnpaused() throws InterruptedException {
         long until;
         while ((until = pausedUntil) > shared.nanoTime()) {
-            shared.newWakeup().awaitUntil(until);
+            ClockThreads.sleepUntil(shared, until);
         }
     }
 
@@ -176,11 +176,7 @@ final class ClientClock implements LockClock {
 
     private void runTasks() {
         try {
-            try {
-                shared.nanoTime(); // a participant of virtual time from now on
-            } finally {
-                started.countDown();
-            }
+            ClockThreads.join(shared, started);
             while (true) {
                 Task task;
                 lock.lock();
