@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * given API server, prints {@code HELD <token> <pod>} on stdout, then keeps holding it (renewing in
  * the background) until it is killed.
  *
- * <p>Arguments: server URL, namespace, deployment, lease in seconds, holder.
+ * <p>Arguments: server URL (or the path of a kubeconfig, for a real API server), namespace,
+ * deployment, lease in seconds, holder.
  */
 public final class CrashingHolder {
     private CrashingHolder() {}
@@ -29,10 +30,12 @@ public final class CrashingHolder {
         Duration lease = Duration.ofSeconds(Long.parseLong(args[3]));
         String holder = args[4];
         // Config.empty(): nothing from this machine's kubeconfig or environment.
-        Config config = new ConfigBuilder(Config.empty())
-                .withMasterUrl(url)
-                .withNamespace(target.namespace())
-                .build();
+        Config config = url.startsWith("http")
+                ? new ConfigBuilder(Config.empty())
+                        .withMasterUrl(url)
+                        .withNamespace(target.namespace())
+                        .build()
+                : Config.fromKubeconfig(new java.io.File(url));
         KubernetesClient client =
                 new KubernetesClientBuilder().withConfig(config).build();
         ReplicaLocks locks = ReplicaLocks.builder()

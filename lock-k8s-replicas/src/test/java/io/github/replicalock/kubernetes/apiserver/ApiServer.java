@@ -8,10 +8,16 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.AsyncBody;
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.HttpResponse;
+import io.fabric8.kubernetes.client.http.Interceptor;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +27,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -96,8 +104,11 @@ public final class ApiServer {
                 .build();
     }
 
-    /** A client that authenticates with {@code token} at the administrator's server. */
-    public static KubernetesClient tokenClient(String token) {
+    /**
+     * A client that authenticates with {@code token} at the administrator's server, every answer
+     * recorded in {@code requests}.
+     */
+    public static KubernetesClient tokenClient(String token, RecordedRequests requests) {
         Config admin = Config.fromKubeconfig(kubeconfig().toFile());
         Config config = new ConfigBuilder(Config.empty())
                 .withMasterUrl(admin.getMasterUrl())
@@ -105,8 +116,50 @@ public final class ApiServer {
                 .withCaCertData(admin.getCaCertData())
                 .withCaCertFile(admin.getCaCertFile())
                 .withOauthToken(token)
+                .withRequestTimeout(30_000)
+                .withConnectionTimeout(10_000)
                 .build();
-        return client(config);
+        return new KubernetesClientBuilder()
+                .withConfig(config)
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("replica-lock-recorder", requests))
+                .build();
+    }
+
+    /** Every answer a client got: method, path and code; the refused ones (401, 403) apart. */
+    public static final class RecordedRequests implements Interceptor {
+        private final List<String> all = new CopyOnWriteArrayList<>();
+        private final List<String> refused = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void after(
+                HttpRequest request, HttpResponse<?> response, AsyncBody.Consumer<List<ByteBuffer>> consumer) {
+            record(request, response.code());
+        }
+
+        @Override
+        public CompletableFuture<Boolean> afterFailure(
+                BasicBuilder builder, HttpResponse<?> response, RequestTags tags) {
+            record(response.request(), response.code());
+            return CompletableFuture.completedFuture(false);
+        }
+
+        private void record(HttpRequest request, int code) {
+            String line = request.method() + " " + request.uri().getRawPath() + " " + code;
+            all.add(line);
+            if (code == 401 || code == 403) {
+                refused.add(line);
+            }
+        }
+
+        /** How many answers were recorded. */
+        public int count() {
+            return all.size();
+        }
+
+        /** The refused requests, as {@code METHOD path code}. */
+        public List<String> refused() {
+            return List.copyOf(refused);
+        }
     }
 
     /** Creates a namespace {@code rl-<purpose>-<random>} labelled {@value #TEST_LABEL}. */

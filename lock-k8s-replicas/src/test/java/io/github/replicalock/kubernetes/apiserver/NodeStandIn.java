@@ -284,6 +284,9 @@ public final class NodeStandIn implements AutoCloseable {
                 writeStatus(pod, "Running", true, null);
             }
         } catch (KubernetesClientException e) {
+            if (worker.isShutdown()) {
+                return; // closing: the request was interrupted
+            }
             if (e.getCode() == 404 || e.getCode() == 409) {
                 return; // gone, or changed: the informer brings the next state
             }
@@ -295,6 +298,9 @@ public final class NodeStandIn implements AutoCloseable {
                     e.getStatus() != null ? e.getStatus().getMessage() : e.getMessage());
             schedule(podName, Duration.ofMillis(500));
         } catch (RuntimeException e) {
+            if (worker.isShutdown()) {
+                return;
+            }
             log.warn("node stand-in {}: pod {}", nodeName, podName, e);
             schedule(podName, Duration.ofMillis(500));
         }
