@@ -144,7 +144,9 @@ public final class ApiServer {
         }
 
         private void record(HttpRequest request, int code) {
-            String line = request.method() + " " + request.uri().getRawPath() + " " + code;
+            String query = request.uri().getRawQuery();
+            String line = request.method() + " " + request.uri().getRawPath() + (query == null ? "" : "?" + query) + " "
+                    + code;
             all.add(line);
             if (code == 401 || code == 403) {
                 refused.add(line);
