@@ -2,18 +2,17 @@ package io.github.replicalock.kubernetes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.kubernetes.apiserver.ApiServer;
+import io.github.replicalock.kubernetes.apiserver.ApiServerNamespace;
 import io.github.replicalock.kubernetes.apiserver.NodeStandIn;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.testkit.LockBackendContract;
 import java.time.Duration;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The whole backend contract against a real API server (see {@link ApiServer}): its Deployment and
@@ -21,39 +20,17 @@ import org.junit.jupiter.api.BeforeAll;
  * is the real kubectl.
  */
 class ContractApiServerTest extends LockBackendContract {
-    private static KubernetesClient client;
-    private static String namespace;
-    private static NodeStandIn node;
-
-    @BeforeAll
-    static void connect() {
-        client = ApiServer.adminClient();
-        namespace = ApiServer.createNamespace(client, "contract");
-        node = NodeStandIn.builder(client, namespace).start();
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (client != null) {
-            try {
-                if (node != null) {
-                    node.close();
-                }
-                ApiServer.deleteNamespace(client, namespace);
-            } finally {
-                client.close();
-            }
-        }
-    }
+    @RegisterExtension
+    static final ApiServerNamespace server = new ApiServerNamespace("contract");
 
     @Override
     protected LockBackend newBackend() {
-        return KubernetesReplicaBackend.create(client);
+        return KubernetesReplicaBackend.create(server.client());
     }
 
     @Override
     protected String namespace() {
-        return namespace;
+        return server.namespace();
     }
 
     @Override
@@ -63,7 +40,7 @@ class ContractApiServerTest extends LockBackendContract {
 
     @Override
     protected void createDeployment(LockTarget target) {
-        ApiServer.createBuilder(client, target.namespace(), target.name());
+        ApiServer.createBuilder(server.client(), target.namespace(), target.name());
     }
 
     @Override
@@ -80,7 +57,8 @@ class ContractApiServerTest extends LockBackendContract {
 
     @Override
     protected void changeSomethingElse(LockTarget target) {
-        client.apps()
+        server.client()
+                .apps()
                 .deployments()
                 .inNamespace(target.namespace())
                 .withName(target.name())

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockState;
@@ -12,6 +11,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.kubernetes.apiserver.ApiServer;
+import io.github.replicalock.kubernetes.apiserver.ApiServerNamespace;
 import io.github.replicalock.kubernetes.apiserver.NodeStandIn;
 import java.time.Duration;
 import java.util.List;
@@ -19,11 +19,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The shell steps this library replaces, run by the real {@code kubectl} against a real API server,
@@ -40,38 +39,16 @@ class KubectlInteropApiServerTest {
     private static final Duration KUBECTL = Duration.ofSeconds(90);
     private static final AtomicInteger DEPLOYMENTS = new AtomicInteger();
 
-    private static KubernetesClient client;
-    private static String namespace;
-    private static NodeStandIn node;
+    @RegisterExtension
+    static final ApiServerNamespace server = new ApiServerNamespace("kubectl");
 
     private LockTarget target;
     private ReplicaLocks locks;
 
-    @BeforeAll
-    static void connect() {
-        client = ApiServer.adminClient();
-        namespace = ApiServer.createNamespace(client, "kubectl");
-        node = NodeStandIn.builder(client, namespace).start();
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (client != null) {
-            try {
-                if (node != null) {
-                    node.close();
-                }
-                ApiServer.deleteNamespace(client, namespace);
-            } finally {
-                client.close();
-            }
-        }
-    }
-
     @BeforeEach
     void setUp() {
-        target = LockTarget.of(namespace, "builder-" + DEPLOYMENTS.incrementAndGet());
-        ApiServer.createBuilder(client, namespace, target.name());
+        target = LockTarget.of(server.namespace(), "builder-" + DEPLOYMENTS.incrementAndGet());
+        ApiServer.createBuilder(server.client(), server.namespace(), target.name());
         locks = newLocks("java-build");
     }
 
@@ -82,7 +59,7 @@ class KubectlInteropApiServerTest {
 
     private static ReplicaLocks newLocks(String holder) {
         return ReplicaLocks.builder()
-                .backend(KubernetesReplicaBackend.create(client))
+                .backend(KubernetesReplicaBackend.create(server.client()))
                 .holder(holder)
                 .options(LockOptions.builder()
                         .leaseDuration(Duration.ofSeconds(20))
@@ -97,7 +74,7 @@ class KubectlInteropApiServerTest {
     private ApiServer.Result kubectl(String... args) {
         String[] all = new String[args.length + 2];
         all[0] = "-n";
-        all[1] = namespace;
+        all[1] = server.namespace();
         System.arraycopy(args, 0, all, 2, args.length);
         return ApiServer.kubectl(KUBECTL, all);
     }

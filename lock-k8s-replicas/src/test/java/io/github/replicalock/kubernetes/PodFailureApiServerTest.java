@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.PodNotReadyException;
@@ -12,12 +11,12 @@ import io.github.replicalock.ReleaseTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.kubernetes.apiserver.ApiServer;
+import io.github.replicalock.kubernetes.apiserver.ApiServerNamespace;
 import io.github.replicalock.kubernetes.apiserver.NodeStandIn;
 import io.github.replicalock.spi.LockFields;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Builder pods that misbehave on a real API server: one that never turns Ready (its image cannot be
@@ -25,34 +24,12 @@ import org.junit.jupiter.api.Test;
  * terminating makes the release time out, the lock given back all the same.
  */
 class PodFailureApiServerTest {
-    private static KubernetesClient client;
-    private static String namespace;
-    private static NodeStandIn node;
-
-    @BeforeAll
-    static void connect() {
-        client = ApiServer.adminClient();
-        namespace = ApiServer.createNamespace(client, "pods");
-        node = NodeStandIn.builder(client, namespace).start();
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (client != null) {
-            try {
-                if (node != null) {
-                    node.close();
-                }
-                ApiServer.deleteNamespace(client, namespace);
-            } finally {
-                client.close();
-            }
-        }
-    }
+    @RegisterExtension
+    static final ApiServerNamespace server = new ApiServerNamespace("pods");
 
     private static ReplicaLocks locks(Duration readyTimeout, Duration releaseTimeout) {
         return ReplicaLocks.builder()
-                .backend(KubernetesReplicaBackend.create(client))
+                .backend(KubernetesReplicaBackend.create(server.client()))
                 .holder("build-1")
                 .options(LockOptions.builder()
                         .readyTimeout(readyTimeout)
@@ -64,9 +41,9 @@ class PodFailureApiServerTest {
 
     @Test
     void aPodStuckInImagePullBackOffRollsTheAcquisitionBackWithItsReason() throws Exception {
-        LockTarget target = LockTarget.of(namespace, "unpullable");
-        ApiServer.createBuilder(client, namespace, target.name());
-        node.keepNotReady(target.name(), "ImagePullBackOff");
+        LockTarget target = LockTarget.of(server.namespace(), "unpullable");
+        ApiServer.createBuilder(server.client(), server.namespace(), target.name());
+        server.node().keepNotReady(target.name(), "ImagePullBackOff");
         try (ReplicaLocks locks = locks(Duration.ofSeconds(3), Duration.ofSeconds(60))) {
             assertThatThrownBy(() -> locks.acquire(target, Duration.ofSeconds(60)))
                     .isInstanceOfSatisfying(
@@ -76,21 +53,23 @@ class PodFailureApiServerTest {
                                     .contains("registry.invalid/replica-lock/builder"))
                     .hasMessageContaining(target.name());
 
-            LockFields after =
-                    KubernetesReplicaBackend.create(client).read(target).fields();
+            LockFields after = KubernetesReplicaBackend.create(server.client())
+                    .read(target)
+                    .fields();
             assertThat(after.replicas()).as("rolled back").isZero();
             assertThat(after.holder()).isNull();
             assertThat(after.token()).as("the token was spent").isEqualTo(1);
             await("the unready pod deleted")
                     .atMost(Duration.ofSeconds(30))
-                    .until(() -> client.pods()
-                            .inNamespace(namespace)
+                    .until(() -> server.client()
+                            .pods()
+                            .inNamespace(server.namespace())
                             .withLabel(NodeStandIn.APP_LABEL, target.name())
                             .list()
                             .getItems()
                             .isEmpty());
 
-            node.behaveNormally(target.name());
+            server.node().behaveNormally(target.name());
             try (ReplicaLock lock = locks.acquire(target, Duration.ofSeconds(60))) {
                 assertThat(lock.fencingToken()).isEqualTo(2);
             }
@@ -99,28 +78,30 @@ class PodFailureApiServerTest {
 
     @Test
     void aPodStuckTerminatingMakesTheReleaseTimeOutWithTheLockGivenBack() throws Exception {
-        LockTarget target = LockTarget.of(namespace, "sticky");
-        ApiServer.createBuilder(client, namespace, target.name());
+        LockTarget target = LockTarget.of(server.namespace(), "sticky");
+        ApiServer.createBuilder(server.client(), server.namespace(), target.name());
         try (ReplicaLocks locks = locks(Duration.ofSeconds(60), Duration.ofSeconds(2))) {
             ReplicaLock lock = locks.acquire(target, Duration.ofSeconds(60));
             String pod = lock.pods().get(0);
-            node.keepTerminating(target.name());
+            server.node().keepTerminating(target.name());
             assertThatThrownBy(lock::close)
                     .isInstanceOf(ReleaseTimeoutException.class)
                     .hasMessageContaining(pod);
-            LockFields after =
-                    KubernetesReplicaBackend.create(client).read(target).fields();
+            LockFields after = KubernetesReplicaBackend.create(server.client())
+                    .read(target)
+                    .fields();
             assertThat(after.replicas()).isZero();
             assertThat(after.holder()).isNull();
-            assertThat(client.pods()
-                            .inNamespace(namespace)
+            assertThat(server.client()
+                            .pods()
+                            .inNamespace(server.namespace())
                             .withName(pod)
                             .get()
                             .getMetadata()
                             .getDeletionTimestamp())
                     .as("still terminating")
                     .isNotNull();
-            node.behaveNormally(target.name());
+            server.node().behaveNormally(target.name());
             try (ReplicaLock next = locks.acquire(target, Duration.ofSeconds(60))) {
                 assertThat(next.fencingToken()).isEqualTo(lock.fencingToken() + 1);
                 assertThat(next.pods()).doesNotContain(pod);

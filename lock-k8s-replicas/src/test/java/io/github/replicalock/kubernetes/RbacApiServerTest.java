@@ -15,7 +15,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.kubernetes.apiserver.ApiServer;
-import io.github.replicalock.kubernetes.apiserver.NodeStandIn;
+import io.github.replicalock.kubernetes.apiserver.ApiServerNamespace;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.PodSnapshot;
 import java.io.IOException;
@@ -29,9 +29,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The manifests of {@code examples/k8s/} applied with the real kubectl (their namespace replaced by
@@ -46,15 +46,16 @@ class RbacApiServerTest {
     private static final String BUILDER = "buildah-external";
     private static final Path EXAMPLES = Path.of("..", "examples", "k8s");
 
+    @RegisterExtension
+    static final ApiServerNamespace server = new ApiServerNamespace("rbac");
+
     private static KubernetesClient admin;
     private static String namespace;
-    private static NodeStandIn node;
 
     @BeforeAll
     static void applyTheExampleManifests() throws IOException {
-        admin = ApiServer.adminClient();
-        namespace = ApiServer.createNamespace(admin, "rbac");
-        node = NodeStandIn.builder(admin, namespace).start();
+        admin = server.client();
+        namespace = server.namespace();
         Path manifests = Files.createTempDirectory("replica-lock-examples");
         for (String file : List.of("rbac.yaml", "builder-deployment.yaml")) {
             String yaml = Files.readString(EXAMPLES.resolve(file), StandardCharsets.UTF_8);
@@ -66,20 +67,6 @@ class RbacApiServerTest {
         assertThat(applied.stdout())
                 .contains("serviceaccount/replica-lock", "role.rbac.authorization.k8s.io/replica-lock")
                 .contains("rolebinding.rbac.authorization.k8s.io/replica-lock", "deployment.apps/" + BUILDER);
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (admin != null) {
-            try {
-                if (node != null) {
-                    node.close();
-                }
-                ApiServer.deleteNamespace(admin, namespace);
-            } finally {
-                admin.close();
-            }
-        }
     }
 
     private static String tokenOf(String serviceAccount) {

@@ -3,21 +3,20 @@ package io.github.replicalock.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.kubernetes.apiserver.ApiServer;
-import io.github.replicalock.kubernetes.apiserver.NodeStandIn;
+import io.github.replicalock.kubernetes.apiserver.ApiServerNamespace;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A waiter's watch broken by restarting the API server while it waits: once the server is back and
@@ -26,37 +25,19 @@ import org.junit.jupiter.api.Test;
  * ApiServer#RESTART_ENV} (set by {@code scripts/control-plane env}); skipped on a cluster of your own.
  */
 class WatchRestartApiServerTest {
-    private static KubernetesClient client;
-    private static String namespace;
-    private static NodeStandIn node;
+    @RegisterExtension
+    static final ApiServerNamespace server = new ApiServerNamespace("restart");
 
     @BeforeAll
-    static void connect() {
+    static void needsARestartCommand() {
         Assumptions.assumeTrue(
                 ApiServer.restartCommand().isPresent(),
                 ApiServer.RESTART_ENV + " is not set: cannot restart this API server");
-        client = ApiServer.adminClient();
-        namespace = ApiServer.createNamespace(client, "restart");
-        node = NodeStandIn.builder(client, namespace).start();
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (client != null) {
-            try {
-                if (node != null) {
-                    node.close();
-                }
-                ApiServer.deleteNamespace(client, namespace);
-            } finally {
-                client.close();
-            }
-        }
     }
 
     private static ReplicaLocks locks(String holder) {
         return ReplicaLocks.builder()
-                .backend(KubernetesReplicaBackend.create(client))
+                .backend(KubernetesReplicaBackend.create(server.client()))
                 .holder(holder)
                 .options(LockOptions.builder()
                         .leaseDuration(Duration.ofMinutes(2))
@@ -70,8 +51,8 @@ class WatchRestartApiServerTest {
 
     @Test
     void aWaiterWhoseWatchBrokeWithAnApiServerRestartIsStillWokenByTheRelease() throws Exception {
-        LockTarget target = LockTarget.of(namespace, "restart-builder");
-        ApiServer.createBuilder(client, namespace, target.name());
+        LockTarget target = LockTarget.of(server.namespace(), "restart-builder");
+        ApiServer.createBuilder(server.client(), server.namespace(), target.name());
         try (ReplicaLocks holderLocks = locks("holder");
                 ReplicaLocks waiterLocks = locks("waiter")) {
             ReplicaLock held = holderLocks.acquire(target, Duration.ofSeconds(60));
@@ -88,9 +69,10 @@ class WatchRestartApiServerTest {
             await("the API server answers again")
                     .atMost(Duration.ofSeconds(60))
                     .ignoreExceptions()
-                    .until(() -> client.apps()
+                    .until(() -> server.client()
+                                    .apps()
                                     .deployments()
-                                    .inNamespace(namespace)
+                                    .inNamespace(server.namespace())
                                     .withName(target.name())
                                     .get()
                             != null);
