@@ -45,6 +45,7 @@ public final class RunBenchmarks {
         scenarios.put("4", TestkitSpeed::run);
         scenarios.put("5", ManyLocksScenario::run);
         scenarios.put("6", SimulationSpeed::run);
+        scenarios.put("7", RealApiServer::run);
 
         long start = System.nanoTime();
         String loadBefore = loadAverage();
@@ -76,7 +77,7 @@ public final class RunBenchmarks {
     private static Set<String> wanted(String spec) {
         Set<String> wanted = new TreeSet<>();
         if (spec.isBlank() || spec.equals("all")) {
-            wanted.addAll(List.of("1", "2", "3", "4", "5", "6"));
+            wanted.addAll(List.of("1", "2", "3", "4", "5", "6", "7"));
         } else {
             wanted.addAll(Stats.commaSeparated(spec));
         }

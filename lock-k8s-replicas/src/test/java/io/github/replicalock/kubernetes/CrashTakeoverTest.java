@@ -8,16 +8,10 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.kubernetes.mock.ControllerSimulation;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,43 +57,13 @@ class CrashTakeoverTest {
     }
 
     private Process startChild(int leaseSeconds) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = List.of(
-                java.toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "-Xshare:auto",
-                "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC",
-                CrashingHolder.class.getName(),
-                cluster.client.getMasterUrl().toString(),
-                TARGET.namespace(),
-                TARGET.name(),
-                Integer.toString(leaseSeconds),
-                "crashing-child");
-        return new ProcessBuilder(command)
-                .redirectError(childLog.toFile())
-                .redirectInput(ProcessBuilder.Redirect.PIPE)
-                .start();
+        return CrashingHolder.start(
+                cluster.client.getMasterUrl().toString(), TARGET, leaseSeconds, "crashing-child", childLog);
     }
 
     /** The child's first stdout line, or a failure that shows its log. */
     private String firstLine(Process process) throws Exception {
-        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
-            try {
-                BufferedReader reader =
-                        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-                return String.valueOf(reader.readLine());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        try {
-            return line.get(CHILD_START.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            throw new AssertionError(
-                    "child did not take the lock within " + CHILD_START + "; its log:\n" + Files.readString(childLog));
-        }
+        return CrashingHolder.awaitFirstLine(process, childLog, CHILD_START);
     }
 
     @Test
