@@ -147,6 +147,7 @@ public final class ReplicaLockCli implements Callable<Integer> {
         boolean verbose =
                 args.stream().takeWhile(a -> !a.equals("--")).anyMatch(a -> a.equals("-v") || a.equals("--verbose"));
         setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "info" : "warn");
+        setIfAbsent("org.slf4j.simpleLogger.log.io.fabric8", verbose ? "info" : null);
     }
 
     private static void setIfAbsent(String key, @Nullable String value) {

@@ -39,8 +39,13 @@ final class MockApi implements AutoCloseable {
                 .inNamespace(NAMESPACE)
                 .resource(MockServers.builder(NAMESPACE, BUILDER))
                 .create();
-        kubeconfig = dir.resolve("kubeconfig");
-        String url = client.getMasterUrl().toString().replaceAll("/$", "");
+        kubeconfig = writeKubeconfig(dir, client.getMasterUrl().toString());
+    }
+
+    /** A kubeconfig whose current context ({@code mock}) is the server at {@code serverUrl}, namespace {@link #NAMESPACE}. */
+    static Path writeKubeconfig(Path dir, String serverUrl) throws IOException {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        String url = serverUrl.replaceAll("/$", "");
         Files.writeString(kubeconfig, """
                 apiVersion: v1
                 kind: Config
@@ -65,6 +70,7 @@ final class MockApi implements AutoCloseable {
                   user:
                     token: not-a-secret
                 """.formatted(url, NAMESPACE));
+        return kubeconfig;
     }
 
     Deployment builder() {
