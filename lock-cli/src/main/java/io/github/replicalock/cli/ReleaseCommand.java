@@ -4,11 +4,8 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockFields;
 import java.util.Objects;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code replica-lock release DEPLOYMENT --holder H --token N}: the cleanup step's release, which
@@ -33,15 +30,9 @@ import picocli.CommandLine.Parameters;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {})
-final class ReleaseCommand implements Callable<Integer>, Targeted {
+final class ReleaseCommand extends DeploymentCommand {
     /** A conditional write that fails means the lock fields changed, so a second look always decides. */
     private static final int MAX_ATTEMPTS = 3;
-
-    @Parameters(
-            index = "0",
-            paramLabel = "DEPLOYMENT",
-            description = "The builder Deployment whose replicas are the lock.")
-    String deployment = "";
 
     @Option(names = "--holder", required = true, paramLabel = "NAME", description = "The holder the lock must have.")
     String holder = "";
@@ -49,23 +40,8 @@ final class ReleaseCommand implements Callable<Integer>, Targeted {
     @Option(names = "--token", required = true, paramLabel = "N", description = "The fencing token the lock must have.")
     String token = "";
 
-    @Mixin
-    ClusterOptions cluster = new ClusterOptions();
-
-    private final Terminal terminal;
-
     ReleaseCommand(Terminal terminal) {
-        this.terminal = terminal;
-    }
-
-    @Override
-    public String deployment() {
-        return deployment;
-    }
-
-    @Override
-    public ClusterOptions cluster() {
-        return cluster;
+        super(terminal);
     }
 
     @Override

@@ -107,8 +107,8 @@ public final class ReplicaLockCli implements Callable<Integer> {
         CommandLine command = e.getCommandLine();
         Object user = command.getCommandSpec().userObject();
         String where = "";
-        if (user instanceof Targeted t && !t.deployment().isEmpty()) {
-            where = t.cluster().where(t.deployment());
+        if (user instanceof DeploymentCommand c && !c.deployment.isEmpty()) {
+            where = c.cluster.where(c.deployment);
         }
         String hint = e instanceof UnmatchedArgumentException && user instanceof RunCommand
                 ? " (the command to run goes after '--')"

@@ -14,13 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -47,14 +45,8 @@ import picocli.CommandLine.Parameters;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {})
-final class RunCommand implements Callable<Integer>, Targeted {
+final class RunCommand extends DeploymentCommand {
     static final Duration DEFAULT_WAIT = Duration.ofMinutes(10);
-
-    @Parameters(
-            index = "0",
-            paramLabel = "DEPLOYMENT",
-            description = "The builder Deployment whose replicas are the lock.")
-    String deployment = "";
 
     @Parameters(
             index = "1..*",
@@ -114,23 +106,8 @@ final class RunCommand implements Callable<Integer>, Targeted {
             description = "The exit code when the lock is busy (--no-wait) or the wait timed out (default 75).")
     String busyExitCode = Integer.toString(ExitCodes.BUSY);
 
-    @Mixin
-    ClusterOptions cluster = new ClusterOptions();
-
-    private final Terminal terminal;
-
     RunCommand(Terminal terminal) {
-        this.terminal = terminal;
-    }
-
-    @Override
-    public String deployment() {
-        return deployment;
-    }
-
-    @Override
-    public ClusterOptions cluster() {
-        return cluster;
+        super(terminal);
     }
 
     /** Everything {@code run} was asked to do, checked before any request is sent. */

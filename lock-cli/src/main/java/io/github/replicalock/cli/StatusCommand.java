@@ -6,11 +6,8 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLocks;
 import java.time.Instant;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code replica-lock status DEPLOYMENT [-o text|json]}: what kubectl would show, plus the lock's annotations. */
 @Command(
@@ -31,36 +28,15 @@ import picocli.CommandLine.Parameters;
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {})
-final class StatusCommand implements Callable<Integer>, Targeted {
-    @Parameters(
-            index = "0",
-            paramLabel = "DEPLOYMENT",
-            description = "The builder Deployment whose replicas are the lock.")
-    String deployment = "";
-
+final class StatusCommand extends DeploymentCommand {
     @Option(
             names = {"-o", "--output"},
             paramLabel = "FORMAT",
             description = "text (default) or json.")
     String output = "text";
 
-    @Mixin
-    ClusterOptions cluster = new ClusterOptions();
-
-    private final Terminal terminal;
-
     StatusCommand(Terminal terminal) {
-        this.terminal = terminal;
-    }
-
-    @Override
-    public String deployment() {
-        return deployment;
-    }
-
-    @Override
-    public ClusterOptions cluster() {
-        return cluster;
+        super(terminal);
     }
 
     @Override
@@ -71,10 +47,7 @@ final class StatusCommand implements Callable<Integer>, Targeted {
             throw CliFailure.usage(target + ": -o '" + output + "' is not an output format: expected text or json");
         }
         try (ClusterOptions.Cluster connection = cluster.connect(deployment);
-                ReplicaLocks locks = ReplicaLocks.builder()
-                        .backend(connection.backend())
-                        .shutdownHook(false)
-                        .build()) {
+                ReplicaLocks locks = observe(connection)) {
             LockStatus status = locks.status(target);
             Instant now = terminal.clock().instant();
             terminal.out().println(format.equals("json") ? StatusView.json(status, now) : StatusView.text(status, now));

@@ -6,14 +6,11 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code replica-lock wait-idle DEPLOYMENT --timeout D}: waits until nobody holds the lock and its pod is gone. */
 @Command(
@@ -27,15 +24,9 @@ import picocli.CommandLine.Parameters;
         description = {"%nWoken by a watch on the deployment and its pods; polls only while the watch is down.%n"},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {})
-final class WaitIdleCommand implements Callable<Integer>, Targeted {
+final class WaitIdleCommand extends DeploymentCommand {
     /** The poll while the watch is down, and the longest sleep between two looks. */
     private static final Duration FALLBACK_POLL = Duration.ofSeconds(5);
-
-    @Parameters(
-            index = "0",
-            paramLabel = "DEPLOYMENT",
-            description = "The builder Deployment whose replicas are the lock.")
-    String deployment = "";
 
     @Option(names = "--timeout", paramLabel = "DURATION", description = "How long to wait (default 10m).")
     @Nullable
@@ -47,23 +38,8 @@ final class WaitIdleCommand implements Callable<Integer>, Targeted {
             description = "The exit code when the timeout passes first (default 75).")
     String busyExitCode = Integer.toString(ExitCodes.BUSY);
 
-    @Mixin
-    ClusterOptions cluster = new ClusterOptions();
-
-    private final Terminal terminal;
-
     WaitIdleCommand(Terminal terminal) {
-        this.terminal = terminal;
-    }
-
-    @Override
-    public String deployment() {
-        return deployment;
-    }
-
-    @Override
-    public ClusterOptions cluster() {
-        return cluster;
+        super(terminal);
     }
 
     @Override
@@ -80,10 +56,7 @@ final class WaitIdleCommand implements Callable<Integer>, Targeted {
         }
         int busy = RunCommand.exitCode(target, "--busy-exit-code", busyExitCode);
         try (ClusterOptions.Cluster connection = cluster.connect(deployment);
-                ReplicaLocks locks = ReplicaLocks.builder()
-                        .backend(connection.backend())
-                        .shutdownHook(false)
-                        .build()) {
+                ReplicaLocks locks = observe(connection)) {
             LockStatus status = locks.status(target);
             if (status.state() == LockState.UNKNOWN) {
                 throw Unknowns.failure(connection.backend(), status);

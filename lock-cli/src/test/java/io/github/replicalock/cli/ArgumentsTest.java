@@ -104,26 +104,8 @@ class ArgumentsTest {
                 .toArray(String[]::new);
     }
 
-    @Test
-    void anUnknownContextIsABadArgument() throws IOException {
-        Path kubeconfig = dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: c, cluster: {server: 'http://127.0.0.1:1'}}]
-                contexts: [{name: ci, context: {cluster: c, user: u, namespace: apps--droneio--prd}}]
-                current-context: ci
-                users: [{name: u, user: {token: t}}]
-                """);
-
-        int code = run("status", "buildah-external", "--kubeconfig", kubeconfig.toString(), "--context", "prod");
-
-        assertThat(code).isEqualTo(64);
-        assertThat(errorLine()).contains("/buildah-external: --context 'prod' is not a context of the kubeconfig");
-    }
-
-    @Test
-    void theNamespaceComesFromTheKubeconfigContext() throws IOException {
+    /** Contexts {@code ci} (current, namespace apps--droneio--prd) and {@code other} (namespace builds). */
+    private Path kubeconfig() throws IOException {
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, """
                 apiVersion: v1
@@ -135,6 +117,22 @@ class ArgumentsTest {
                 current-context: ci
                 users: [{name: u, user: {token: t}}]
                 """);
+        return kubeconfig;
+    }
+
+    @Test
+    void anUnknownContextIsABadArgument() throws IOException {
+        Path kubeconfig = kubeconfig();
+
+        int code = run("status", "buildah-external", "--kubeconfig", kubeconfig.toString(), "--context", "prod");
+
+        assertThat(code).isEqualTo(64);
+        assertThat(errorLine()).contains("/buildah-external: --context 'prod' is not a context of the kubeconfig");
+    }
+
+    @Test
+    void theNamespaceComesFromTheKubeconfigContext() throws IOException {
+        Path kubeconfig = kubeconfig();
 
         assertThat(plan("run", "buildah-external", "--kubeconfig", kubeconfig.toString(), "--", "make")
                         .target()
