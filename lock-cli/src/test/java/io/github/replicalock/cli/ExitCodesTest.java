@@ -6,7 +6,6 @@ import io.github.replicalock.LockAccessDeniedException;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockException;
 import io.github.replicalock.LockLostException;
-import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
@@ -23,7 +22,7 @@ class ExitCodesTest {
 
     @Test
     void eachFailureHasItsOwnCode() {
-        LockStatus held = LockStatus.of(TARGET, LockState.ACTIVE, 1, 1, "a", 3, null, null, null);
+        LockStatus held = Statuses.held(TARGET, "a", 3, null, null, null);
         assertThat(ExitCodes.forFailure(new LockTimeoutException(TARGET, Duration.ofMinutes(1), held), 75))
                 .isEqualTo(75);
         assertThat(ExitCodes.forFailure(new LockTimeoutException(TARGET, Duration.ofMinutes(1), held), 3))

@@ -196,6 +196,24 @@ class ReplicaLockCliIT {
     }
 
     @Test
+    void aWaitThatTimesOutExitsWithTheBusyCodeAndRunsNothing() throws Exception {
+        CliProcess first = holder("a", "--lease", "5m");
+
+        CliProcess late = cli("run", BUILDER, "--wait", "2s", "--holder", "b", "--", "touch", "b.ran");
+
+        assertThat(late.exitCode()).as(late.stderr()).isEqualTo(75);
+        assertThat(late.stderr().lines().filter(l -> !l.contains("waiting for")))
+                .singleElement()
+                .asString()
+                .contains(NAMESPACE + "/" + BUILDER + ": lock not acquired within PT2S; last seen ACTIVE READY 1/1"
+                        + " held by 'a' token 1; the command did not run");
+        assertThat(exists("b.ran")).isFalse();
+        assertThat(api.holder()).isEqualTo("a");
+        Files.createFile(dir.resolve("a.go"));
+        assertThat(first.exitCode()).isZero();
+    }
+
+    @Test
     void sigtermStopsTheCommandAndReleasesAtOnce() throws Exception {
         CliProcess run = cli(
                 "run",

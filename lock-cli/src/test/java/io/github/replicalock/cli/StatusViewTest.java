@@ -2,7 +2,6 @@ package io.github.replicalock.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import java.time.Duration;
@@ -12,16 +11,8 @@ import org.junit.jupiter.api.Test;
 class StatusViewTest {
     private static final LockTarget TARGET = LockTarget.of("apps--droneio--prd", "buildah-external");
     private static final Instant NOW = Instant.parse("2026-12-03T08:00:00Z");
-    private static final LockStatus HELD = LockStatus.of(
-            TARGET,
-            LockState.ACTIVE,
-            1,
-            1,
-            "octo/app/42",
-            7,
-            NOW.minusSeconds(60),
-            NOW.minusSeconds(4),
-            Duration.ofSeconds(30));
+    private static final LockStatus HELD =
+            Statuses.held(TARGET, "octo/app/42", 7, NOW.minusSeconds(60), NOW.minusSeconds(4), Duration.ofSeconds(30));
 
     @Test
     void textIsAHeaderAndOneAlignedLine() {
@@ -29,7 +20,7 @@ class StatusViewTest {
                 .containsExactly(
                         "NAMESPACE            DEPLOYMENT         READY   STATE    HOLDER        TOKEN   LEASE-LEFT",
                         "apps--droneio--prd   buildah-external   1/1     ACTIVE   octo/app/42   7       26s");
-        LockStatus free = LockStatus.of(TARGET, LockState.IDLE, 0, 0, null, 7, null, null, null);
+        LockStatus free = Statuses.idle(TARGET, 7);
         assertThat(StatusView.text(free, NOW).lines().toList().get(1))
                 .isEqualTo("apps--droneio--prd   buildah-external   0/0     IDLE    <none>   7       -");
     }
@@ -42,7 +33,7 @@ class StatusViewTest {
                                 + "\"ready\":\"1/1\",\"desiredReplicas\":1,\"readyReplicas\":1,\"holder\":\"octo/app/42\","
                                 + "\"token\":7,\"acquired\":\"2026-12-03T07:59:00Z\",\"renewed\":\"2026-12-03T07:59:56Z\","
                                 + "\"leaseSeconds\":30,\"leaseLeftSeconds\":26,\"reason\":null}");
-        LockStatus odd = LockStatus.unknown(TARGET, "replicas 3: \"not\\a lock\"\n", 3, 0, "a\u0001", 1);
+        LockStatus odd = Statuses.unknown(TARGET, "replicas 3: \"not\\a lock\"\n", 3, "a\u0001", 1);
         assertThat(StatusView.json(odd, NOW))
                 .contains("\"state\":\"UNKNOWN\"")
                 .contains("\"holder\":\"a\\u0001\"")
