@@ -5,6 +5,8 @@ import static io.github.replicalock.cli.MockApi.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.github.replicalock.kubernetes.mock.ControllerSimulation.PodStart;
 import java.io.IOException;
@@ -345,6 +347,26 @@ class ReplicaLockCliIT {
         assertThat(exists("ran")).isFalse();
         assertThat(status.exitCode()).isEqualTo(66);
         assertThat(json(status.stdout())).containsEntry("state", "UNKNOWN");
+    }
+
+    @Test
+    void aDeploymentWithTwoReplicasIsNotALock() throws Exception {
+        api.client
+                .apps()
+                .deployments()
+                .inNamespace(NAMESPACE)
+                .withName(BUILDER)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":2}}");
+
+        CliProcess run = cli("run", BUILDER, "--no-wait", "--", "touch", "ran");
+        CliProcess status = cli("status", BUILDER, "-o", "json");
+
+        assertThat(run.exitCode()).as(run.stderr()).isEqualTo(65);
+        assertThat(run.stderr().lines()).singleElement().asString().contains(NAMESPACE + "/" + BUILDER + ": ");
+        assertThat(exists("ran")).isFalse();
+        assertThat(status.exitCode()).as(status.stderr()).isEqualTo(65);
+        assertThat(json(status.stdout())).containsEntry("state", "UNKNOWN").containsEntry("desiredReplicas", 2);
+        assertThat(api.replicas()).as("left as it was").isEqualTo(2);
     }
 
     @Test
