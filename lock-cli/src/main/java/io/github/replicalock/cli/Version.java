@@ -1,0 +1,16 @@
+package io.github.replicalock.cli;
+
+import picocli.CommandLine.IVersionProvider;
+
+/** The version from the jar's manifest ({@code Implementation-Version}); "dev" when run from classes. */
+final class Version implements IVersionProvider {
+    static String current() {
+        String version = Version.class.getPackage().getImplementationVersion();
+        return version == null ? "dev" : version;
+    }
+
+    @Override
+    public String[] getVersion() {
+        return new String[] {"replica-lock " + current()};
+    }
+}
