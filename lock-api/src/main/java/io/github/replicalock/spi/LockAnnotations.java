@@ -67,6 +67,8 @@ public final class LockAnnotations {
     private static final String LEASE_EXPECTED = "a positive whole number of seconds such as 30";
     private static final String INSTANT_EXPECTED = "an RFC 3339 instant such as 2026-01-31T12:00:00Z";
     private static final int MAX_LONG_DIGITS = 19;
+    /** The longest holder or waiter identity, as {@code ReplicaLocks.Builder.holder} allows. */
+    static final int MAX_IDENTITY_LENGTH = 253;
 
     private LockAnnotations() {}
 
@@ -213,8 +215,11 @@ public final class LockAnnotations {
         return Duration.ofSeconds(seconds);
     }
 
-    /** A non-negative decimal long of ASCII digits only (no sign, no fraction), or null. */
-    private static @Nullable Long digits(String text) {
+    /**
+     * A non-negative decimal long of ASCII digits only (no sign, no fraction), or null. Shared with
+     * {@link LockQueue} and {@link ForceRelease}, so that every number on a Deployment is judged alike.
+     */
+    static @Nullable Long digits(String text) {
         if (text.isEmpty() || text.length() > MAX_LONG_DIGITS) {
             return null;
         }
@@ -235,15 +240,35 @@ public final class LockAnnotations {
         if (raw == null || raw.isBlank()) {
             return null;
         }
+        Instant parsed = instantOrNull(raw.strip());
+        if (parsed == null) {
+            throw invalid(target, key, raw, INSTANT_EXPECTED);
+        }
+        return parsed;
+    }
+
+    /** An RFC 3339 date-time with an offset, or null; shared with the queue and force-release codecs. */
+    static @Nullable Instant instantOrNull(String text) {
         try {
-            return OffsetDateTime.parse(raw.strip(), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+            return OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME)
                     .toInstant();
         } catch (DateTimeException e) {
-            throw invalid(target, key, raw, INSTANT_EXPECTED);
+            return null;
         }
     }
 
-    private static LockTargetInvalidException invalid(LockTarget target, String key, String raw, String expected) {
+    /**
+     * Whether {@code identity} may be written as a holder or waiter: 1 to {@value #MAX_IDENTITY_LENGTH}
+     * characters, not blank, no control character (so never a line break, which the queue and
+     * force-release texts use as separator).
+     */
+    static boolean isIdentity(String identity) {
+        return !identity.isBlank()
+                && identity.length() <= MAX_IDENTITY_LENGTH
+                && identity.chars().noneMatch(Character::isISOControl);
+    }
+
+    static LockTargetInvalidException invalid(LockTarget target, String key, String raw, String expected) {
         return new LockTargetInvalidException(
                 target, "annotation " + key + " has value '" + raw + "', expected " + expected);
     }
