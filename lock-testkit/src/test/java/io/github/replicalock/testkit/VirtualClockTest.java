@@ -367,6 +367,73 @@ class VirtualClockTest {
         }
     }
 
+    /**
+     * An interrupt wakes a waiter as a signal does, but the clock cannot see it being sent: until
+     * the interrupted thread runs again it still looks parked, and on a loaded machine time used to
+     * jump past it (RenewalIsolationTest saw a renewal cut at +25 s report +31 s). Spinning threads
+     * outside the clock keep the machine loaded, so that the interrupted thread waits for a core.
+     */
+    @Test
+    void anInterruptedWaiterHoldsTimeUntilItRunsAgain() throws Exception {
+        AtomicBoolean loaded = new AtomicBoolean(true);
+        int spinners = Runtime.getRuntime().availableProcessors() * 2;
+        for (int i = 0; i < spinners; i++) {
+            threads.submit(() -> {
+                while (loaded.get()) {
+                    Thread.onSpinWait();
+                }
+            });
+        }
+        try {
+            for (int round = 0; round < 40; round++) {
+                try (VirtualClock clock = VirtualClock.autoAdvancing()) {
+                    for (int second = 1; second <= 60; second++) {
+                        clock.schedule(Duration.ofSeconds(second), () -> {});
+                    }
+                    LockClock.Wakeup never = clock.newWakeup();
+                    CompletableFuture<Duration> interruptSentAt = new CompletableFuture<>();
+                    Future<Duration> interruptSeenAt = threads.submit(() -> {
+                        Thread waiter = Thread.currentThread();
+                        long farAway = clock.nanoTime() + 3600 * SECOND; // a participant from here on
+                        CompletableFuture<Void> interrupterParticipates = new CompletableFuture<>();
+                        threads.submit(() -> {
+                            clock.nanoTime();
+                            interrupterParticipates.complete(null);
+                            sleep(clock, Duration.ofSeconds(10));
+                            interruptSentAt.complete(clock.elapsed());
+                            waiter.interrupt();
+                            sleep(clock, Duration.ofSeconds(20));
+                            return null;
+                        });
+                        // Else time could reach farAway before the interrupter has a deadline.
+                        interrupterParticipates.join();
+                        try {
+                            never.awaitUntil(farAway);
+                            return Duration.ZERO;
+                        } catch (InterruptedException e) {
+                            return clock.elapsed();
+                        }
+                    });
+                    Duration seen = interruptSeenAt.get(30, TimeUnit.SECONDS);
+                    assertThat(seen)
+                            .as("round " + round + ": time when the waiter saw its interrupt")
+                            .isEqualTo(interruptSentAt.get(30, TimeUnit.SECONDS))
+                            .isPositive();
+                }
+            }
+        } finally {
+            loaded.set(false);
+        }
+    }
+
+    private static void sleep(LockClock clock, Duration duration) throws InterruptedException {
+        LockClock.Wakeup wakeup = clock.newWakeup();
+        long deadline = clock.nanoTime() + duration.toNanos();
+        while (clock.nanoTime() - deadline < 0) {
+            wakeup.awaitUntil(deadline);
+        }
+    }
+
     @Test
     void autoAdvanceWaitsForAParticipantBlockedOnAMonitorHeldByAnOutsider() throws Exception {
         Object monitor = new Object();

@@ -45,8 +45,9 @@ final class Participants {
      * Every thread that has used the clock (or its fake cluster), but the clock's own two. Time
      * never jumps while one of them is {@link Thread.State#RUNNABLE}: a thread between two clock
      * calls (asserting, logging, loading classes, preempted on a busy machine) is still part of
-     * the conversation, however long it takes. Threads blocked or waiting on anything count as
-     * idle; terminated ones are forgotten.
+     * the conversation, however long it takes. Nor while one is interrupted and has not run since:
+     * to the clock it still looks parked. Threads blocked or waiting on anything count as idle;
+     * terminated ones are forgotten.
      */
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
 
@@ -110,6 +111,17 @@ final class Participants {
                 continue;
             }
             Thread.State state = thread.getState();
+            if (state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING) {
+                if (thread.isInterrupted()) {
+                    // Interrupted and not yet running again: its park ends as soon as it gets a
+                    // core, but the clock never saw the interrupt being sent, so only the flag
+                    // tells. A parked thread cannot stay parked with the flag set, so this holds
+                    // time only until the thread has run.
+                    parkedOnUnownedLock.remove(thread.getId());
+                    running = true;
+                    continue;
+                }
+            }
             if (state == Thread.State.BLOCKED
                     || (state != Thread.State.RUNNABLE
                             && LockSupport.getBlocker(thread) instanceof AbstractOwnableSynchronizer)) {
