@@ -4,6 +4,7 @@ import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.FakeCluster;
 import io.github.replicalock.testkit.VirtualClock;
 import java.time.Duration;
@@ -72,6 +73,20 @@ final class VirtualClusterFixture implements AutoCloseable {
 
     Duration elapsed() {
         return cluster.virtualClock().elapsed();
+    }
+
+    /**
+     * Waits on the cluster's clock: the calling thread takes part in virtual time, so time stops
+     * while it acts after waking, which polling from outside (Awaitility) cannot promise: an
+     * auto-advancing clock goes on moving between the poll that sees the time and the next action.
+     */
+    void sleep(Duration duration) throws InterruptedException {
+        VirtualClock clock = cluster.virtualClock();
+        LockClock.Wakeup wakeup = clock.newWakeup();
+        long deadline = clock.nanoTime() + duration.toNanos();
+        while (clock.nanoTime() - deadline < 0) {
+            wakeup.awaitUntil(deadline);
+        }
     }
 
     @Override
