@@ -9,12 +9,14 @@ import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReleaseTimeoutException;
 import io.github.replicalock.ReplicaLock;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -46,8 +48,17 @@ class SupervisorTest {
     private final ExecutorService background = Executors.newCachedThreadPool();
 
     @AfterEach
-    void stop() {
+    void stop() throws IOException {
         background.shutdownNow();
+        // A child left running by a failed test keeps the test JVM's stdout open (it inherited it),
+        // and the build would wait for it for ever.
+        Path pid = dir.resolve("child.pid");
+        if (Files.exists(pid)) {
+            String text = Files.readString(pid).trim();
+            if (!text.isEmpty()) {
+                ProcessHandle.of(Long.parseLong(text)).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
     }
 
     /** A held lock whose close() checks that the child is done (its marker file exists or it was killed). */
@@ -192,11 +203,13 @@ class SupervisorTest {
     void sigintIsPassedOnAsSigint() throws Exception {
         StandInLock lock = new StandInLock();
         Supervisor supervisor = new Supervisor(terminal, false, Duration.ofMinutes(5));
-        CompletableFuture<Integer> result = runInBackground(
-                supervisor,
-                lock,
-                sh("trap 'touch got-int; exit 130' INT; trap 'touch got-term; exit 143' TERM; touch running;"
-                        + " while true; do sleep 0.05; done"));
+        // A shell cannot trap a signal ignored when it started, and a JVM started as a background
+        // job of a non-interactive shell (nohup, `cmd &` in a script) passes SIGINT on ignored:
+        // env resets it, so that the test does not depend on how the build was started.
+        List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT"));
+        command.addAll(sh("trap 'touch got-int; exit 130' INT; trap 'touch got-term; exit 143' TERM; touch running;"
+                + " while true; do sleep 0.05; done"));
+        CompletableFuture<Integer> result = runInBackground(supervisor, lock, command);
         awaitFile("running");
 
         supervisor.signal(Signals.SIGINT);
