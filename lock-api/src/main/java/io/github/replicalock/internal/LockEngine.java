@@ -12,6 +12,7 @@ import io.github.replicalock.LocksClosedException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -174,9 +175,10 @@ public final class LockEngine implements AutoCloseable {
                         won.fields().token());
                 session.backend.recordEvent(
                         target,
-                        "Acquired",
-                        "lock acquired by '" + session.holder + "' with token "
-                                + won.fields().token());
+                        new LockEvent(
+                                LockEvent.Kind.ACQUIRED,
+                                "lock acquired by '" + session.holder + "' with token "
+                                        + won.fields().token()));
             }
             return attempt;
         }
@@ -196,9 +198,10 @@ public final class LockEngine implements AutoCloseable {
             log.info("{}: taken over by '{}' from {}, token {}", target, session.holder, previous, token);
             session.backend.recordEvent(
                     target,
-                    "TakenOver",
-                    "lock taken over by '" + session.holder + "' with token " + token + " from " + previous
-                            + ", whose lease expired");
+                    new LockEvent(
+                            LockEvent.Kind.TAKEN_OVER,
+                            "lock taken over by '" + session.holder + "' with token " + token + " from " + previous
+                                    + ", whose lease expired"));
         }
         return attempt;
     }

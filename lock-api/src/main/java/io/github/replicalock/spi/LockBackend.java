@@ -56,8 +56,11 @@ public interface LockBackend extends AutoCloseable {
     /** Deletes these pods of the Deployment, so that its controller starts fresh ones. */
     void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException;
 
-    /** Records an event on the Deployment, best effort: never throws. */
-    void recordEvent(LockTarget target, String reason, String message);
+    /**
+     * Records an event on the Deployment, best effort: never throws. The event's kind says its
+     * reason and severity; the backend stores them as they are and decides neither.
+     */
+    void recordEvent(LockTarget target, LockEvent event);
 
     /** The clock this backend's store runs on; the system clock unless the store is simulated. */
     default LockClock clock() {

@@ -4,6 +4,7 @@ import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
@@ -280,7 +281,7 @@ public final class ManyLocks {
         }
 
         @Override
-        public void recordEvent(LockTarget target, String reason, String message) {
+        public void recordEvent(LockTarget target, LockEvent event) {
             // dropped: see the class comment
         }
 

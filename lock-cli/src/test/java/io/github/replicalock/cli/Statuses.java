@@ -52,7 +52,10 @@ final class Statuses {
             cluster.annotate(namespace, name, LockFields.ACQUIRED_ANNOTATION, text(acquired));
             cluster.annotate(namespace, name, LockFields.RENEWED_ANNOTATION, text(renewed));
             cluster.annotate(
-                    namespace, name, LockFields.LEASE_ANNOTATION, lease == null ? null : Long.toString(lease.toSeconds()));
+                    namespace,
+                    name,
+                    LockFields.LEASE_ANNOTATION,
+                    lease == null ? null : Long.toString(lease.toSeconds()));
             cluster.scale(target, replicas);
             try (ReplicaLocks locks = ReplicaLocks.builder()
                     .backend(cluster.backend())

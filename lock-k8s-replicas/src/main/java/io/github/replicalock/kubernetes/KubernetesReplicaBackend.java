@@ -16,6 +16,7 @@ import io.github.replicalock.kubernetes.internal.RetrySettings;
 import io.github.replicalock.kubernetes.internal.TargetWatch;
 import io.github.replicalock.kubernetes.internal.TargetWatches;
 import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -196,12 +197,12 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
+    public void recordEvent(LockTarget target, LockEvent event) {
         if (closed.get()) {
             return;
         }
         ObservedLock seen = reads.lastSeen(target);
-        events.record(target, seen == null ? null : seen.uid(), reason, message);
+        events.record(target, seen == null ? null : seen.uid(), event);
     }
 
     @Override

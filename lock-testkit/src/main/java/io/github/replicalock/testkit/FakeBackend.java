@@ -4,6 +4,7 @@ import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -141,19 +142,18 @@ public final class FakeBackend implements LockBackend {
 
     /** Best effort, as the SPI promises: a failed event never fails the lock, and is only logged. */
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
+    public void recordEvent(LockTarget target, LockEvent event) {
         Objects.requireNonNull(target, "target");
-        Objects.requireNonNull(reason, "reason");
-        Objects.requireNonNull(message, "message");
+        Objects.requireNonNull(event, "event");
         try {
             requests.call(target, RequestKind.EVENT, () -> {
-                store.recordEvent(client.name(), target, reason, message);
+                store.recordEvent(client.name(), target, event);
                 return Boolean.TRUE;
             });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, () -> "event " + reason + " on " + target + " dropped: " + e.getMessage());
+            LOG.log(Level.DEBUG, () -> "event " + event.reason() + " on " + target + " dropped: " + e.getMessage());
         }
     }
 

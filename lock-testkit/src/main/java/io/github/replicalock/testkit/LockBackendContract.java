@@ -13,6 +13,7 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockClock.Wakeup;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -328,8 +329,10 @@ public abstract class LockBackendContract {
         LockTarget target = newDeployment();
         LockTarget missing = LockTarget.of(namespace(), "never-created-" + DEPLOYMENTS.incrementAndGet());
 
-        backend.recordEvent(target, "Acquired", "lock acquired by 'contract' with token 1");
-        backend.recordEvent(missing, "Acquired", "lock acquired by 'contract' with token 1");
+        LockEvent acquired = new LockEvent(LockEvent.Kind.ACQUIRED, "lock acquired by 'contract' with token 1");
+        backend.recordEvent(target, acquired);
+        backend.recordEvent(missing, acquired);
+        backend.recordEvent(missing, new LockEvent(LockEvent.Kind.LOST, "lock lost by 'contract'"));
     }
 
     // ---- the lock, end to end on this backend --------------------------------------------------

@@ -3,6 +3,7 @@ package io.github.replicalock.engine;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -38,8 +39,8 @@ class ForwardingBackend implements LockBackend {
     }
 
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
-        delegate.recordEvent(target, reason, message);
+    public void recordEvent(LockTarget target, LockEvent event) {
+        delegate.recordEvent(target, event);
     }
 
     @Override

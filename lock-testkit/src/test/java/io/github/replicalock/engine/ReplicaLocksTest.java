@@ -4,6 +4,7 @@ import static io.github.replicalock.engine.VirtualClusterFixture.NAME;
 import static io.github.replicalock.engine.VirtualClusterFixture.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import io.github.replicalock.LockBackendUnavailableException;
@@ -15,6 +16,7 @@ import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReleaseTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.testkit.ClusterEvent;
 import io.github.replicalock.testkit.DeploymentSnapshot;
@@ -204,6 +206,11 @@ class ReplicaLocksTest {
         await().atMost(10, TimeUnit.SECONDS).until(() -> told.get() != null);
         assertThat(lock.isHeld()).isFalse();
         assertThat(told.get()).hasMessageContaining("scaled to 0");
+        // Someone reading kubectl describe must see the loss flagged: a Lost event is a Warning.
+        assertThat(fixture.cluster.events(fixture.target))
+                .extracting(ClusterEvent::reason, ClusterEvent::severity)
+                .containsExactly(
+                        tuple("Acquired", LockEvent.Severity.NORMAL), tuple("Lost", LockEvent.Severity.WARNING));
         int writes = fixture.cluster.lockWrites().size();
         assertThatThrownBy(lock::close).isInstanceOf(LockLostException.class);
         assertThat(fixture.cluster.lockWrites()).hasSize(writes);

@@ -3,6 +3,7 @@ package io.github.replicalock.testkit.internal;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -54,8 +55,8 @@ final class ClientBackend implements LockBackend {
 
     /** Never paused: it may run on the thread of whoever asked {@code isHeld()}. */
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
-        delegate.recordEvent(target, reason, message);
+    public void recordEvent(LockTarget target, LockEvent event) {
+        delegate.recordEvent(target, event);
     }
 
     @Override
