@@ -161,6 +161,12 @@ public final class LockEngine implements AutoCloseable {
      */
     private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
             throws InterruptedException {
+        return attempt(target, record, readStart, readEnd, false);
+    }
+
+    /** @param fresh whether {@code record} came from {@link LockBackend#readFresh} */
+    private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd, boolean fresh)
+            throws InterruptedException {
         LockStates.requireLock(target, record);
         LockFields observed = record.fields();
         long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
@@ -188,6 +194,20 @@ public final class LockEngine implements AutoCloseable {
         }
         if (holdsInThisProcess(target)) {
             return new Attempt.Declined("expired, but held by this process", expiresIn);
+        }
+        if (!fresh) {
+            // Expired on what the backend read, which may be a watch cache: one that stalls while
+            // connected hides the renewals of a live holder. The takeover's conditions leave the
+            // renewal time out, so only the store's own copy can confirm the hold we judged expired.
+            long freshStart = session.clock.nanoTime();
+            LockRecord current = session.backend.readFresh(target);
+            long freshEnd = session.clock.nanoTime();
+            if (!current.fields().equals(observed)) {
+                log.debug("{}: not taking over: a fresh read shows {}, not {}", target, current.fields(), observed);
+            }
+            // Unchanged: the takeover goes ahead on the fresh pods. Changed: judged anew, which
+            // sees a new hold (or renewal) not yet expired, and waits.
+            return attempt(target, current, freshStart, freshEnd, true);
         }
         // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
         List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();

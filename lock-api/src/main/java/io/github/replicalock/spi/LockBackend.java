@@ -26,8 +26,21 @@ import java.util.Collection;
  */
 public interface LockBackend extends AutoCloseable {
 
-    /** Reads the Deployment's lock fields and status, and the pods of its selector. */
+    /**
+     * Reads the Deployment's lock fields and status, and the pods of its selector. The answer may
+     * come from a cache the backend keeps in sync through a watch, and may therefore lag behind the
+     * store; it is never older than a copy this backend already returned or wrote.
+     */
     LockRecord read(LockTarget target) throws InterruptedException;
+
+    /**
+     * Reads as {@link #read}, but from the store itself: the copy current when the call was
+     * answered, never a cache's. The engine asks for it before a takeover, because a cache that
+     * stops hearing the holder's renewals (a watch that stalls while connected) looks exactly like a
+     * holder that stopped renewing; conditional writes leave the renewal time out on purpose, so
+     * only a fresh read can tell. A backend without a cache answers as {@link #read} does.
+     */
+    LockRecord readFresh(LockTarget target) throws InterruptedException;
 
     /**
      * Writes {@code desired} if, and only if, the stored replicas, holder and token equal those of

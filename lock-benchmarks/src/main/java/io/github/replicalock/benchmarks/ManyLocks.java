@@ -265,6 +265,11 @@ public final class ManyLocks {
         }
 
         @Override
+        public LockRecord readFresh(LockTarget target) throws InterruptedException {
+            return delegate.readFresh(target);
+        }
+
+        @Override
         public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
                 throws InterruptedException {
             return delegate.compareAndSet(target, expected, desired);

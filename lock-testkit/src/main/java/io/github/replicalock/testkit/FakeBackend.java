@@ -83,6 +83,12 @@ public final class FakeBackend implements LockBackend {
         return requests.call(target, RequestKind.READ, () -> store.read(target));
     }
 
+    /** As {@link #read}: the fake keeps no cache, so every read is the store's current copy. */
+    @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        return requests.call(target, RequestKind.FRESH_READ, () -> store.read(target));
+    }
+
     /**
      * The conditional write, in the shape of the Kubernetes backend's: read, write conditional on
      * what was read, and on a rejection read again. A conflict while the lock fields still equal

@@ -23,6 +23,11 @@ class ForwardingBackend implements LockBackend {
     }
 
     @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        return delegate.readFresh(target);
+    }
+
+    @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
         return delegate.compareAndSet(target, expected, desired);

@@ -33,6 +33,14 @@ final class ClientBackend implements LockBackend {
     }
 
     @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        clock.awaitUnpaused();
+        LockRecord record = delegate.readFresh(target);
+        clock.awaitUnpaused();
+        return record;
+    }
+
+    @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
         clock.awaitUnpaused();
