@@ -133,7 +133,15 @@ public final class ReplicaLocks implements AutoCloseable {
             return this;
         }
 
-        /** The clock for every timeout, lease and renewal; default the backend's own clock. */
+        /**
+         * The clock for every timeout, lease and renewal; default {@link LockClock#system()}. The
+         * backend does not choose it: a test on a simulated store gives the store's clock here
+         * (the testkit's {@code FakeCluster.locks()} does).
+         *
+         * <pre>{@code
+         * ReplicaLocks locks = ReplicaLocks.builder().backend(backend).clock(virtualClock).build();
+         * }</pre>
+         */
         public Builder clock(LockClock clock) {
             this.clock = Objects.requireNonNull(clock, "clock must not be null");
             return this;
@@ -156,7 +164,7 @@ public final class ReplicaLocks implements AutoCloseable {
                 throw new IllegalStateException("ReplicaLocks.builder(): backend(...) is required");
             }
             String identity = holder != null ? holder : defaultHolder();
-            LockClock time = clock != null ? clock : chosen.clock();
+            LockClock time = clock != null ? clock : LockClock.system();
             return new ReplicaLocks(new LockEngine(chosen, time, identity, options, shutdownHook));
         }
 

@@ -75,11 +75,6 @@ public interface LockBackend extends AutoCloseable {
      */
     void recordEvent(LockTarget target, LockEvent event);
 
-    /** The clock this backend's store runs on; the system clock unless the store is simulated. */
-    default LockClock clock() {
-        return LockClock.system();
-    }
-
     @Override
     void close();
 }

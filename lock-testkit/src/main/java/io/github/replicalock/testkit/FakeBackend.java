@@ -163,8 +163,11 @@ public final class FakeBackend implements LockBackend {
         }
     }
 
-    /** The cluster's clock: the system clock, or the cluster's {@link VirtualClock}. */
-    @Override
+    /**
+     * The cluster's clock: the system clock, or the cluster's {@link VirtualClock}. Not part of the
+     * SPI (the engine's clock is {@code ReplicaLocks.Builder.clock}'s); for tests that time their
+     * own writes, as the example above.
+     */
     public LockClock clock() {
         return store.clock();
     }

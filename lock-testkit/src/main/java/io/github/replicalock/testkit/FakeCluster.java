@@ -1,6 +1,8 @@
 package io.github.replicalock.testkit;
 
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.internal.ClusterStore;
 import io.github.replicalock.testkit.internal.Kubectl;
@@ -188,6 +190,50 @@ public final class FakeCluster implements AutoCloseable {
      */
     public FakeBackend backend(String name) {
         return new FakeBackend(store, store.newClient(Objects.requireNonNull(name, "name")));
+    }
+
+    /**
+     * A {@link ReplicaLocks} builder already given a new client of this cluster ({@link #backend()})
+     * and the cluster's {@linkplain #clock() clock}, without a shutdown hook. Prefer it to {@code
+     * ReplicaLocks.builder()}: a builder without {@code .clock(...)} runs on the system clock, so a
+     * virtual-time cluster would make its leases and timeouts pass in real time.
+     *
+     * <pre>{@code
+     * try (ReplicaLocks locks = cluster.locks().holder("build-1").build();
+     *         ReplicaLock lock = locks.acquire(target, Duration.ofMinutes(1))) {
+     *     cluster.virtualClock().advance(Duration.ofMinutes(5)); // renewed on the virtual clock
+     * }
+     * }</pre>
+     */
+    public ReplicaLocks.Builder locks() {
+        return locks(backend());
+    }
+
+    /**
+     * As {@link #locks()}, on a new client named {@code client} ({@link #backend(String)}), which
+     * is also the holder identity until {@link ReplicaLocks.Builder#holder} says otherwise.
+     *
+     * <pre>{@code
+     * ReplicaLocks first = cluster.locks("build-1").build();
+     * ReplicaLocks second = cluster.locks("build-2").options(quickLease).build();
+     * }</pre>
+     */
+    public ReplicaLocks.Builder locks(String client) {
+        return locks(backend(client)).holder(client);
+    }
+
+    /**
+     * As {@link #locks()}, on a client of this cluster the caller made (one it disconnects later,
+     * say).
+     *
+     * <pre>{@code
+     * FakeBackend crashed = cluster.backend("build-1");
+     * ReplicaLocks locks = cluster.locks(crashed).holder("build-1").build();
+     * crashed.disconnect();
+     * }</pre>
+     */
+    public ReplicaLocks.Builder locks(LockBackend client) {
+        return ReplicaLocks.builder().backend(client).clock(clock).shutdownHook(false);
     }
 
     /** The faults of this cluster, to script and to clear. */

@@ -82,6 +82,14 @@ public abstract class LockBackendContract {
         return "contract";
     }
 
+    /**
+     * The clock the store runs on, for the contract's own waits and the {@code ReplicaLocks} it
+     * builds; the system clock unless the store is simulated.
+     */
+    protected LockClock clock() {
+        return LockClock.system();
+    }
+
     /** How long the contract waits for the store's controller; scale it up for slow stores. */
     protected Duration patience() {
         return Duration.ofSeconds(20);
@@ -118,6 +126,7 @@ public abstract class LockBackendContract {
                 .build();
         return track(ReplicaLocks.builder()
                 .backend(newBackend())
+                .clock(clock())
                 .holder(holder)
                 .options(options)
                 .shutdownHook(false)
@@ -128,12 +137,12 @@ public abstract class LockBackendContract {
     @SuppressWarnings("try") // the watch is open for its notifications only
     private LockRecord await(LockTarget target, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
-        Wakeup wakeup = backend.clock().newWakeup();
+        Wakeup wakeup = clock().newWakeup();
         AtomicReference<@Nullable LockRecord> last = new AtomicReference<>();
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
             // Re-read at least every 100 ms in case a backend's watch is slower than its controller.
             return ContractWait.until(
-                    backend.clock(),
+                    clock(),
                     patience(),
                     wakeup,
                     TimeUnit.MILLISECONDS.toNanos(100),
@@ -285,7 +294,7 @@ public abstract class LockBackendContract {
     @Test
     void aWatchHearsLockWritesAndLegacyScales() throws Exception {
         LockTarget target = newDeployment();
-        LockClock clock = backend.clock();
+        LockClock clock = clock();
         Wakeup changed = clock.newWakeup();
         try (Subscription watch = backend.watch(target, changed::signal)) {
             eventually(watch::isConnected, "watch connected");
@@ -306,7 +315,7 @@ public abstract class LockBackendContract {
     private void awaitNotified(LockTarget target, Wakeup changed, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
         ContractWait.until(
-                backend.clock(),
+                clock(),
                 patience(),
                 changed,
                 Long.MAX_VALUE,
@@ -316,9 +325,9 @@ public abstract class LockBackendContract {
 
     private void eventually(BooleanSupplier condition, String what) throws InterruptedException {
         ContractWait.until(
-                backend.clock(),
+                clock(),
                 patience(),
-                backend.clock().newWakeup(),
+                clock().newWakeup(),
                 TimeUnit.MILLISECONDS.toNanos(10),
                 woken -> condition.getAsBoolean() ? Boolean.TRUE : null,
                 () -> what + " within " + patience());

@@ -2,7 +2,6 @@ package io.github.replicalock.engine;
 
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
-import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
@@ -46,11 +45,6 @@ class ForwardingBackend implements LockBackend {
     @Override
     public void recordEvent(LockTarget target, LockEvent event) {
         delegate.recordEvent(target, event);
-    }
-
-    @Override
-    public LockClock clock() {
-        return delegate.clock();
     }
 
     @Override
