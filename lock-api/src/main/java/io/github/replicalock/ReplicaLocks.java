@@ -1,6 +1,6 @@
 package io.github.replicalock;
 
-import io.github.replicalock.internal.LockEngine;
+import io.github.replicalock.internal.Engine;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import java.net.InetAddress;
@@ -36,9 +36,9 @@ import org.jspecify.annotations.Nullable;
 public final class ReplicaLocks implements AutoCloseable {
     private static final int MAX_HOLDER_LENGTH = 253;
 
-    private final LockEngine engine;
+    private final Engine engine;
 
-    private ReplicaLocks(LockEngine engine) {
+    private ReplicaLocks(Engine engine) {
         this.engine = engine;
     }
 
@@ -165,7 +165,7 @@ public final class ReplicaLocks implements AutoCloseable {
             }
             String identity = holder != null ? holder : defaultHolder();
             LockClock time = clock != null ? clock : LockClock.system();
-            return new ReplicaLocks(new LockEngine(chosen, time, identity, options, shutdownHook));
+            return new ReplicaLocks(Engine.open(chosen, time, identity, options, shutdownHook));
         }
 
         private static String defaultHolder() {

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * what it decided; a won one becomes a {@link HeldReplicaLock}, which waits for its builder pod,
  * renews and releases itself.
  */
-public final class LockEngine implements AutoCloseable {
+final class LockEngine implements Engine {
     private static final Logger log = LoggerFactory.getLogger(LockEngine.class);
 
     private final LockSession session;
@@ -42,7 +42,7 @@ public final class LockEngine implements AutoCloseable {
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
-    public LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
+    LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
         this.session = new LockSession(
                 Objects.requireNonNull(backend, "backend"),
                 Objects.requireNonNull(clock, "clock"),
@@ -59,14 +59,17 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
+    @Override
     public String holder() {
         return session.holder;
     }
 
+    @Override
     public LockOptions options() {
         return session.options;
     }
 
+    @Override
     public LockStatus status(LockTarget target) {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
@@ -84,6 +87,7 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
+    @Override
     public Optional<ReplicaLock> tryAcquire(LockTarget target) throws InterruptedException {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
@@ -105,6 +109,7 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
+    @Override
     public ReplicaLock acquire(LockTarget target, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(target, "target must not be null");
         Objects.requireNonNull(timeout, () -> target + ": acquire timeout must not be null");
