@@ -135,6 +135,11 @@ public final class FakeCluster implements AutoCloseable {
         return kubectl.createDeployment(namespace, name);
     }
 
+    /** {@link #createDeployment(String, String)} for a target: the contract suite's shape. */
+    public LockTarget createDeployment(LockTarget target) {
+        return createDeployment(target.namespace(), target.name());
+    }
+
     /**
      * Deletes a Deployment and its pods at once.
      *
@@ -144,12 +149,22 @@ public final class FakeCluster implements AutoCloseable {
         kubectl.deleteDeployment(namespace, name);
     }
 
+    /** {@link #deleteDeployment(String, String)} for a target. */
+    public void deleteDeployment(LockTarget target) {
+        deleteDeployment(target.namespace(), target.name());
+    }
+
     /**
      * Removes the Deployment's selector (the API server would refuse that; tests of the error
      * path need it). Reads then show selector null and no pods.
      */
     public void clearSelector(String namespace, String name) {
         kubectl.clearSelector(namespace, name);
+    }
+
+    /** {@link #clearSelector(String, String)} for a target. */
+    public void clearSelector(LockTarget target) {
+        clearSelector(target.namespace(), target.name());
     }
 
     /**
@@ -173,6 +188,11 @@ public final class FakeCluster implements AutoCloseable {
      */
     public void annotate(String namespace, String name, String key, @Nullable String value) {
         kubectl.annotate(namespace, name, key, value);
+    }
+
+    /** {@link #annotate(String, String, String, String)} for a target. */
+    public void annotate(LockTarget target, String key, @Nullable String value) {
+        annotate(target.namespace(), target.name(), key, value);
     }
 
     // ------------------------------------------------------------------ clients and faults

@@ -50,9 +50,9 @@ import org.junit.jupiter.api.Test;
  *     private final FakeCluster cluster = FakeCluster.create();
  *
  *     protected LockBackend newBackend() { return cluster.backend(); }
- *     protected void createDeployment(LockTarget t) { cluster.createDeployment(t.namespace(), t.name()); }
- *     protected void scaleLikeKubectl(LockTarget t, int replicas) { cluster.scale(t.namespace(), t.name(), replicas); }
- *     protected void changeSomethingElse(LockTarget t) { cluster.touchStatus(t.namespace(), t.name()); }
+ *     protected void createDeployment(LockTarget t) { cluster.createDeployment(t); }
+ *     protected void scaleLikeKubectl(LockTarget t, int replicas) { cluster.scale(t, replicas); }
+ *     protected void changeSomethingElse(LockTarget t) { cluster.annotate(t, "example.com/unrelated", "changed"); }
  * }
  * }</pre>
  */

@@ -104,13 +104,13 @@ class ReplicaLocksTest {
             assertThat(second.status(fixture.target).state()).isEqualTo(LockState.ACTIVE);
         }
 
-        fixture.cluster.faults().podsNeverReady(NAMESPACE, NAME, "ImagePullBackOff");
-        fixture.cluster.scale(NAMESPACE, NAME, 1);
+        fixture.cluster.faults().podsNeverReady(fixture.target, "ImagePullBackOff");
+        fixture.cluster.scale(fixture.target, 1);
         assertThat(second.status(fixture.target).state()).isEqualTo(LockState.STARTING);
         assertThat(second.tryAcquire(fixture.target)).isEmpty();
 
-        fixture.cluster.faults().podsStuckTerminating(NAMESPACE, NAME);
-        fixture.cluster.scale(NAMESPACE, NAME, 0);
+        fixture.cluster.faults().podsStuckTerminating(fixture.target);
+        fixture.cluster.scale(fixture.target, 0);
         assertThat(second.status(fixture.target).state()).isEqualTo(LockState.RELEASING);
         assertThat(second.tryAcquire(fixture.target)).isEmpty();
         assertThat(deployment().replicas()).isZero();
@@ -131,7 +131,7 @@ class ReplicaLocksTest {
 
     @Test
     void aPodThatNeverBecomesReadyRollsTheLockBackAndSaysWhy() {
-        fixture.cluster.faults().podsNeverReady(NAMESPACE, NAME, "ImagePullBackOff");
+        fixture.cluster.faults().podsNeverReady(fixture.target, "ImagePullBackOff");
         ReplicaLocks locks = fixture.locks("build-1");
 
         assertThatThrownBy(() -> locks.tryAcquire(fixture.target))
@@ -201,7 +201,7 @@ class ReplicaLocksTest {
         AtomicReference<LockLostException> told = new AtomicReference<>();
         lock.onLost(told::set);
 
-        fixture.cluster.scale(NAMESPACE, NAME, 0);
+        fixture.cluster.scale(fixture.target, 0);
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> told.get() != null);
         assertThat(lock.isHeld()).isFalse();
@@ -312,7 +312,7 @@ class ReplicaLocksTest {
     @Test
     void interruptingAnAcquireWaitingForReadyReleasesTheLock() throws Exception {
         try (VirtualClusterFixture stopped = VirtualClusterFixture.stoppedTime()) {
-            stopped.cluster.faults().podsNeverReady(NAMESPACE, NAME, "ContainerCreating");
+            stopped.cluster.faults().podsNeverReady(stopped.target, "ContainerCreating");
             AtomicReference<Object> outcome = new AtomicReference<>();
             Thread acquirer = startAcquire(stopped.locks("build-1"), stopped, outcome);
             await().atMost(10, TimeUnit.SECONDS)
@@ -336,7 +336,7 @@ class ReplicaLocksTest {
 
     @Test
     void aLockTakenByTheShellPipelineIsNeverTakenOverByDefault() throws Exception {
-        fixture.cluster.scale(NAMESPACE, NAME, 1);
+        fixture.cluster.scale(fixture.target, 1);
 
         assertThatThrownBy(() -> fixture.locks("build-1").acquire(fixture.target, Duration.ofHours(2)))
                 .isInstanceOf(LockTimeoutException.class)
@@ -349,7 +349,7 @@ class ReplicaLocksTest {
 
     @Test
     void aForeignLeaseLetsAShellHoldExpire() throws Exception {
-        fixture.cluster.scale(NAMESPACE, NAME, 1);
+        fixture.cluster.scale(fixture.target, 1);
         LockOptions options =
                 LockOptions.builder().foreignLease(Duration.ofMinutes(30)).build();
 
@@ -366,7 +366,7 @@ class ReplicaLocksTest {
     @Test
     void podsStuckTerminatingMakeCloseThrowButTheLockIsReleased() throws Exception {
         ReplicaLock lock = fixture.locks("build-1").acquire(fixture.target, Duration.ofMinutes(1));
-        fixture.cluster.faults().podsStuckTerminating(NAMESPACE, NAME);
+        fixture.cluster.faults().podsStuckTerminating(fixture.target);
 
         assertThatThrownBy(lock::close)
                 .isInstanceOf(ReleaseTimeoutException.class)

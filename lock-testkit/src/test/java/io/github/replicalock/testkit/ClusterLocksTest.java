@@ -16,7 +16,7 @@ class ClusterLocksTest {
     void locksWaitOnTheClustersVirtualClock() throws Exception {
         try (FakeCluster cluster = FakeCluster.builder().virtualTime().build()) {
             LockTarget target = cluster.createDeployment("ci", "builder");
-            cluster.faults().podsNeverReady("ci", "builder", "ImagePullBackOff");
+            cluster.faults().podsNeverReady(target, "ImagePullBackOff");
 
             try (ReplicaLocks locks = cluster.locks("build-1").build()) {
                 // The default 120 s ready timeout: on the system clock this would take two minutes.
