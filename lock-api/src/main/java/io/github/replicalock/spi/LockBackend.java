@@ -8,9 +8,10 @@ import io.github.replicalock.LockTargetNotFoundException;
 import java.util.Collection;
 
 /**
- * Where a lock lives. A backend stores, compares-and-sets, watches and deletes pods; the algorithm
- * (who may acquire, when a lease expires, what a lost lock is) lives in {@link
- * io.github.replicalock.ReplicaLocks} once, for every backend.
+ * Where a lock lives. A backend stores, compares-and-sets, watches, reads and deletes pods; the
+ * algorithm (who may acquire, when a lease expires, when to take over, what a lost lock is, how
+ * serious an event is, what time it is) lives in {@link io.github.replicalock.ReplicaLocks} once,
+ * for every backend.
  *
  * <p>Errors: a missing Deployment is {@link LockTargetNotFoundException}, a refused verb {@link
  * LockAccessDeniedException}, lock annotations that do not parse {@link LockTargetInvalidException},
