@@ -1,6 +1,6 @@
 package io.github.replicalock;
 
-import io.github.replicalock.internal.LockEngine;
+import io.github.replicalock.internal.Engine;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import java.net.InetAddress;
@@ -36,9 +36,9 @@ import org.jspecify.annotations.Nullable;
 public final class ReplicaLocks implements AutoCloseable {
     private static final int MAX_HOLDER_LENGTH = 253;
 
-    private final LockEngine engine;
+    private final Engine engine;
 
-    private ReplicaLocks(LockEngine engine) {
+    private ReplicaLocks(Engine engine) {
         this.engine = engine;
     }
 
@@ -133,7 +133,15 @@ public final class ReplicaLocks implements AutoCloseable {
             return this;
         }
 
-        /** The clock for every timeout, lease and renewal; default the backend's own clock. */
+        /**
+         * The clock for every timeout, lease and renewal; default {@link LockClock#system()}. The
+         * backend does not choose it: a test on a simulated store gives the store's clock here
+         * (the testkit's {@code FakeCluster.locks()} does).
+         *
+         * <pre>{@code
+         * ReplicaLocks locks = ReplicaLocks.builder().backend(backend).clock(virtualClock).build();
+         * }</pre>
+         */
         public Builder clock(LockClock clock) {
             this.clock = Objects.requireNonNull(clock, "clock must not be null");
             return this;
@@ -156,8 +164,8 @@ public final class ReplicaLocks implements AutoCloseable {
                 throw new IllegalStateException("ReplicaLocks.builder(): backend(...) is required");
             }
             String identity = holder != null ? holder : defaultHolder();
-            LockClock time = clock != null ? clock : chosen.clock();
-            return new ReplicaLocks(new LockEngine(chosen, time, identity, options, shutdownHook));
+            LockClock time = clock != null ? clock : LockClock.system();
+            return new ReplicaLocks(Engine.open(chosen, time, identity, options, shutdownHook));
         }
 
         private static String defaultHolder() {

@@ -37,22 +37,27 @@ public final class BuildOrchestrator {
     static final LockTarget BUILDER = LockTarget.of("apps--droneio--prd", "buildah-external");
 
     private final Supplier<LockBackend> backends;
+    private final LockClock clock;
     private final PrintStream out;
     private final Duration buildTime;
     private final LockTarget target;
 
     /**
      * @param backends a new client of the cluster per call (each build is its own process in CI)
+     * @param clock the cluster's clock: the system clock on a real cluster, the fake cluster's own
+     *     (virtual, in tests) on a fake one
      * @param out where the story is printed
-     * @param buildTime how long each simulated build runs, on the backend's clock
+     * @param buildTime how long each simulated build runs, on {@code clock}
      */
-    public BuildOrchestrator(Supplier<LockBackend> backends, PrintStream out, Duration buildTime) {
-        this(backends, out, buildTime, BUILDER);
+    public BuildOrchestrator(Supplier<LockBackend> backends, LockClock clock, PrintStream out, Duration buildTime) {
+        this(backends, clock, out, buildTime, BUILDER);
     }
 
     /** The same on another Deployment. */
-    public BuildOrchestrator(Supplier<LockBackend> backends, PrintStream out, Duration buildTime, LockTarget target) {
+    public BuildOrchestrator(
+            Supplier<LockBackend> backends, LockClock clock, PrintStream out, Duration buildTime, LockTarget target) {
         this.backends = Objects.requireNonNull(backends, "backends");
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.out = Objects.requireNonNull(out, "out");
         this.buildTime = Objects.requireNonNull(buildTime, "buildTime");
         this.target = Objects.requireNonNull(target, "target");
@@ -80,7 +85,11 @@ public final class BuildOrchestrator {
         System.setProperty("kubeconfig", kubeconfig);
         System.out.println("Cluster from " + kubeconfig + ": building on " + target + ".");
         int failed = new BuildOrchestrator(
-                        KubernetesReplicaBackend::fromDefaultConfig, System.out, Duration.ofSeconds(10), target)
+                        KubernetesReplicaBackend::fromDefaultConfig,
+                        LockClock.system(),
+                        System.out,
+                        Duration.ofSeconds(10),
+                        target)
                 .run();
         System.out.println(failed + " of 2 builds failed, as planned.");
     }
@@ -92,7 +101,7 @@ public final class BuildOrchestrator {
                 .build()) {
             cluster.createDeployment(BUILDER.namespace(), BUILDER.name());
             System.out.println("Embedded fake cluster: deployment " + BUILDER + " created with replicas 0.");
-            new BuildOrchestrator(cluster::backend, System.out, Duration.ofSeconds(2)).run();
+            new BuildOrchestrator(cluster::backend, cluster.clock(), System.out, Duration.ofSeconds(2)).run();
         }
     }
 
@@ -116,8 +125,8 @@ public final class BuildOrchestrator {
         try (KubectlWatcher watcher = new KubectlWatcher(backends.get())) {
             watcher.start();
             CountDownLatch firstHoldsTheLock = new CountDownLatch(1);
-            first = new Build("build-1", true, watcher.clock(), firstHoldsTheLock::countDown);
-            second = new Build("build-2", false, watcher.clock(), () -> {});
+            first = new Build("build-1", true, firstHoldsTheLock::countDown);
+            second = new Build("build-2", false, () -> {});
             Thread firstThread = new Thread(first, "build-1");
             firstThread.start();
             firstHoldsTheLock.await();
@@ -137,14 +146,12 @@ public final class BuildOrchestrator {
     private final class Build implements Runnable {
         private final String id;
         private final boolean fails;
-        private final LockClock clock;
         private final Runnable onLocked;
         private volatile boolean failed;
 
-        Build(String id, boolean fails, LockClock clock, Runnable onLocked) {
+        Build(String id, boolean fails, Runnable onLocked) {
             this.id = id;
             this.fails = fails;
-            this.clock = clock;
             this.onLocked = onLocked;
         }
 
@@ -156,6 +163,7 @@ public final class BuildOrchestrator {
                     .build();
             try (ReplicaLocks locks = ReplicaLocks.builder()
                     .backend(backends.get())
+                    .clock(clock)
                     .holder(id)
                     .options(options)
                     .build()) {
@@ -213,17 +221,14 @@ public final class BuildOrchestrator {
             this.backend = backend;
             this.observer = ReplicaLocks.builder()
                     .backend(backend)
+                    .clock(clock)
                     .holder("kubectl-watcher")
                     .shutdownHook(false)
                     .build();
-            this.changed = backend.clock().newWakeup();
+            this.changed = clock.newWakeup();
             this.watch = backend.watch(target, changed::signal);
             this.thread = new Thread(this, "kubectl-watcher");
             thread.setDaemon(true);
-        }
-
-        LockClock clock() {
-            return backend.clock();
         }
 
         void start() {
@@ -234,7 +239,6 @@ public final class BuildOrchestrator {
         @Override
         public void run() {
             try {
-                LockClock clock = backend.clock();
                 while (!stopping) {
                     // A finite wait: on a virtual clock, "forever" would be a deadline time could jump to.
                     changed.awaitUntil(clock.nanoTime() + Duration.ofHours(1).toNanos());

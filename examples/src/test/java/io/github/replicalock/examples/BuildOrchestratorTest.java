@@ -25,6 +25,7 @@ class BuildOrchestratorTest {
 
             failed = new BuildOrchestrator(
                             cluster::backend,
+                            cluster.clock(),
                             new PrintStream(bytes, true, StandardCharsets.UTF_8),
                             Duration.ofMinutes(3))
                     .run();

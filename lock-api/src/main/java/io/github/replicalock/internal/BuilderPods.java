@@ -4,6 +4,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReleaseTimeoutException;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -78,9 +79,10 @@ final class BuilderPods {
         log.warn("{}: no builder pod Ready within {}: {}", target, timeout, reason);
         session.backend.recordEvent(
                 target,
-                "NotReady",
-                "builder pod of '" + session.holder + "' (token " + token + ") not Ready within " + timeout + ": "
-                        + reason + "; releasing");
+                new LockEvent(
+                        LockEvent.Kind.NOT_READY,
+                        "builder pod of '" + session.holder + "' (token " + token + ") not Ready within " + timeout
+                                + ": " + reason + "; releasing"));
         return new PodNotReadyException(target, timeout, reason);
     }
 

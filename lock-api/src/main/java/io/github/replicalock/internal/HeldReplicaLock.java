@@ -5,6 +5,7 @@ import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import java.time.Duration;
 import java.util.List;
@@ -223,7 +224,8 @@ final class HeldReplicaLock implements ReplicaLock {
         // isHeld() can get here from any thread, even after ReplicaLocks.close() closed the backend.
         if (session.tryEnter()) {
             try {
-                session.backend.recordEvent(target, "Lost", String.valueOf(exception.getMessage()));
+                session.backend.recordEvent(
+                        target, new LockEvent(LockEvent.Kind.LOST, String.valueOf(exception.getMessage())));
             } finally {
                 session.leave();
             }
@@ -375,7 +377,9 @@ final class HeldReplicaLock implements ReplicaLock {
             }
             log.info("{}: released by '{}', token {}", target, session.holder, token);
             session.backend.recordEvent(
-                    target, "Released", "lock released by '" + session.holder + "' with token " + token);
+                    target,
+                    new LockEvent(
+                            LockEvent.Kind.RELEASED, "lock released by '" + session.holder + "' with token " + token));
             if (waitForGone) {
                 BuilderPods.awaitGone(session, target);
             }

@@ -12,6 +12,7 @@ import io.github.replicalock.LocksClosedException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -33,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * what it decided; a won one becomes a {@link HeldReplicaLock}, which waits for its builder pod,
  * renews and releases itself.
  */
-public final class LockEngine implements AutoCloseable {
+final class LockEngine implements Engine {
     private static final Logger log = LoggerFactory.getLogger(LockEngine.class);
 
     private final LockSession session;
@@ -41,7 +42,7 @@ public final class LockEngine implements AutoCloseable {
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
-    public LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
+    LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
         this.session = new LockSession(
                 Objects.requireNonNull(backend, "backend"),
                 Objects.requireNonNull(clock, "clock"),
@@ -58,14 +59,17 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
+    @Override
     public String holder() {
         return session.holder;
     }
 
+    @Override
     public LockOptions options() {
         return session.options;
     }
 
+    @Override
     public LockStatus status(LockTarget target) {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
@@ -83,6 +87,7 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
+    @Override
     public Optional<ReplicaLock> tryAcquire(LockTarget target) throws InterruptedException {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
@@ -104,6 +109,7 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
+    @Override
     public ReplicaLock acquire(LockTarget target, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(target, "target must not be null");
         Objects.requireNonNull(timeout, () -> target + ": acquire timeout must not be null");
@@ -160,6 +166,12 @@ public final class LockEngine implements AutoCloseable {
      */
     private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
             throws InterruptedException {
+        return attempt(target, record, readStart, readEnd, false);
+    }
+
+    /** @param fresh whether {@code record} came from {@link LockBackend#readFresh} */
+    private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd, boolean fresh)
+            throws InterruptedException {
         LockStates.requireLock(target, record);
         LockFields observed = record.fields();
         long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
@@ -174,9 +186,10 @@ public final class LockEngine implements AutoCloseable {
                         won.fields().token());
                 session.backend.recordEvent(
                         target,
-                        "Acquired",
-                        "lock acquired by '" + session.holder + "' with token "
-                                + won.fields().token());
+                        new LockEvent(
+                                LockEvent.Kind.ACQUIRED,
+                                "lock acquired by '" + session.holder + "' with token "
+                                        + won.fields().token()));
             }
             return attempt;
         }
@@ -187,6 +200,20 @@ public final class LockEngine implements AutoCloseable {
         if (holdsInThisProcess(target)) {
             return new Attempt.Declined("expired, but held by this process", expiresIn);
         }
+        if (!fresh) {
+            // Expired on what the backend read, which may be a watch cache: one that stalls while
+            // connected hides the renewals of a live holder. The takeover's conditions leave the
+            // renewal time out, so only the store's own copy can confirm the hold we judged expired.
+            long freshStart = session.clock.nanoTime();
+            LockRecord current = session.backend.readFresh(target);
+            long freshEnd = session.clock.nanoTime();
+            if (!current.fields().equals(observed)) {
+                log.debug("{}: not taking over: a fresh read shows {}, not {}", target, current.fields(), observed);
+            }
+            // Unchanged: the takeover goes ahead on the fresh pods. Changed: judged anew, which
+            // sees a new hold (or renewal) not yet expired, and waits.
+            return attempt(target, current, freshStart, freshEnd, true);
+        }
         // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
         List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();
         Attempt attempt = write(target, observed, oldPods, expiresIn);
@@ -196,9 +223,10 @@ public final class LockEngine implements AutoCloseable {
             log.info("{}: taken over by '{}' from {}, token {}", target, session.holder, previous, token);
             session.backend.recordEvent(
                     target,
-                    "TakenOver",
-                    "lock taken over by '" + session.holder + "' with token " + token + " from " + previous
-                            + ", whose lease expired");
+                    new LockEvent(
+                            LockEvent.Kind.TAKEN_OVER,
+                            "lock taken over by '" + session.holder + "' with token " + token + " from " + previous
+                                    + ", whose lease expired"));
         }
         return attempt;
     }

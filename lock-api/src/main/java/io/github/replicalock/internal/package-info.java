@@ -1,7 +1,8 @@
 /**
  * The lock algorithm. Not API: anything here may change in any release.
  *
- * <p>{@link io.github.replicalock.internal.LockEngine} acquires: each attempt on a read says what it
+ * <p>{@code LockEngine} (package-private; {@code ReplicaLocks} opens it through {@link
+ * io.github.replicalock.internal.Engine#open}, which refuses other callers) acquires: each attempt on a read says what it
  * decided, and a won one becomes a {@code HeldReplicaLock}, which starts, renews and releases
  * itself through a {@code LockSession} (backend, clock, options, holder). Every wait is one {@code
  * TargetObserver.await(check, deadline, onTimeout)} on the session's one observer per target;

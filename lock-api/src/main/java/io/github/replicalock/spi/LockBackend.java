@@ -8,9 +8,10 @@ import io.github.replicalock.LockTargetNotFoundException;
 import java.util.Collection;
 
 /**
- * Where a lock lives. A backend stores, compares-and-sets, watches and deletes pods; the algorithm
- * (who may acquire, when a lease expires, what a lost lock is) lives in {@link
- * io.github.replicalock.ReplicaLocks} once, for every backend.
+ * Where a lock lives. A backend stores, compares-and-sets, watches, reads and deletes pods; the
+ * algorithm (who may acquire, when a lease expires, when to take over, what a lost lock is, how
+ * serious an event is, what time it is) lives in {@link io.github.replicalock.ReplicaLocks} once,
+ * for every backend.
  *
  * <p>Errors: a missing Deployment is {@link LockTargetNotFoundException}, a refused verb {@link
  * LockAccessDeniedException}, lock annotations that do not parse {@link LockTargetInvalidException},
@@ -26,8 +27,21 @@ import java.util.Collection;
  */
 public interface LockBackend extends AutoCloseable {
 
-    /** Reads the Deployment's lock fields and status, and the pods of its selector. */
+    /**
+     * Reads the Deployment's lock fields and status, and the pods of its selector. The answer may
+     * come from a cache the backend keeps in sync through a watch, and may therefore lag behind the
+     * store; it is never older than a copy this backend already returned or wrote.
+     */
     LockRecord read(LockTarget target) throws InterruptedException;
+
+    /**
+     * Reads as {@link #read}, but from the store itself: the copy current when the call was
+     * answered, never a cache's. The engine asks for it before a takeover, because a cache that
+     * stops hearing the holder's renewals (a watch that stalls while connected) looks exactly like a
+     * holder that stopped renewing; conditional writes leave the renewal time out on purpose, so
+     * only a fresh read can tell. A backend without a cache answers as {@link #read} does.
+     */
+    LockRecord readFresh(LockTarget target) throws InterruptedException;
 
     /**
      * Writes {@code desired} if, and only if, the stored replicas, holder and token equal those of
@@ -56,13 +70,11 @@ public interface LockBackend extends AutoCloseable {
     /** Deletes these pods of the Deployment, so that its controller starts fresh ones. */
     void deletePods(LockTarget target, Collection<String> podNames) throws InterruptedException;
 
-    /** Records an event on the Deployment, best effort: never throws. */
-    void recordEvent(LockTarget target, String reason, String message);
-
-    /** The clock this backend's store runs on; the system clock unless the store is simulated. */
-    default LockClock clock() {
-        return LockClock.system();
-    }
+    /**
+     * Records an event on the Deployment, best effort: never throws. The event's kind says its
+     * reason and severity; the backend stores them as they are and decides neither.
+     */
+    void recordEvent(LockTarget target, LockEvent event);
 
     @Override
     void close();

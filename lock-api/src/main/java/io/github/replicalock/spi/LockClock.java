@@ -1,6 +1,5 @@
 package io.github.replicalock.spi;
 
-import io.github.replicalock.internal.SystemLockClock;
 import java.time.Duration;
 import java.time.Instant;
 

@@ -75,10 +75,7 @@ public class FakeClusterBenchmarks {
         public void start(Cluster cluster) {
             FakeCluster c = cluster.get();
             target = c.createDeployment("bench", "builder-" + cluster.deployments.incrementAndGet());
-            locks = ReplicaLocks.builder()
-                    .backend(c.backend())
-                    .shutdownHook(false)
-                    .build();
+            locks = c.locks().build();
         }
 
         @TearDown(Level.Trial)
@@ -107,10 +104,8 @@ public class FakeClusterBenchmarks {
         try (FakeCluster cluster = FakeCluster.builder().virtualTime().build()) {
             LockTarget target = cluster.createDeployment("apps--droneio--prd", "buildah-external");
             cluster.faults().podsNeverReady(target.namespace(), target.name(), "ImagePullBackOff");
-            try (ReplicaLocks locks = ReplicaLocks.builder()
-                    .backend(cluster.backend())
+            try (ReplicaLocks locks = cluster.locks()
                     .options(LockOptions.defaults()) // ready timeout 120 s
-                    .shutdownHook(false)
                     .build()) {
                 Optional<ReplicaLock> lock = locks.tryAcquire(target);
                 throw new IllegalStateException("expected a ready timeout, got " + lock);

@@ -4,8 +4,8 @@ import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockBackend;
-import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -61,11 +61,9 @@ public final class ManyLocks {
             FakeBackend raw = cluster.backend("raw");
             LockOptions options = LockOptions.builder().leaseDuration(LEASE).build();
             Object[] kept = new Object[LOCKS];
-            try (ReplicaLocks locks = ReplicaLocks.builder()
-                    .backend(new EventlessBackend(cluster.backend("library")))
+            try (ReplicaLocks locks = cluster.locks(new EventlessBackend(cluster.backend("library")))
                     .holder(HOLDER)
                     .options(options)
-                    .shutdownHook(false)
                     .build()) {
                 for (int round = 1; round <= ROUNDS; round++) {
                     long base = usedHeapAfterGc();
@@ -151,11 +149,9 @@ public final class ManyLocks {
     /** Loads and compiles the paths once on a cluster of its own, so that the rounds measure steady state. */
     private static void warmUp() throws InterruptedException {
         try (FakeCluster cluster = FakeCluster.builder().historyLimit(0).build();
-                ReplicaLocks locks = ReplicaLocks.builder()
-                        .backend(new EventlessBackend(cluster.backend()))
+                ReplicaLocks locks = cluster.locks(new EventlessBackend(cluster.backend()))
                         .holder(HOLDER)
                         .options(LockOptions.builder().leaseDuration(LEASE).build())
-                        .shutdownHook(false)
                         .build()) {
             FakeBackend raw = cluster.backend("raw");
             List<LockTarget> targets = new ArrayList<>();
@@ -264,6 +260,11 @@ public final class ManyLocks {
         }
 
         @Override
+        public LockRecord readFresh(LockTarget target) throws InterruptedException {
+            return delegate.readFresh(target);
+        }
+
+        @Override
         public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
                 throws InterruptedException {
             return delegate.compareAndSet(target, expected, desired);
@@ -280,13 +281,8 @@ public final class ManyLocks {
         }
 
         @Override
-        public void recordEvent(LockTarget target, String reason, String message) {
+        public void recordEvent(LockTarget target, LockEvent event) {
             // dropped: see the class comment
-        }
-
-        @Override
-        public LockClock clock() {
-            return delegate.clock();
         }
 
         @Override

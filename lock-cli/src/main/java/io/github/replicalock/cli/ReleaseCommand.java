@@ -2,6 +2,7 @@ package io.github.replicalock.cli;
 
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import java.util.Objects;
 import picocli.CommandLine.Command;
@@ -65,8 +66,10 @@ final class ReleaseCommand extends DeploymentCommand {
                 if (backend.compareAndSet(target, stored, stored.released())) {
                     backend.recordEvent(
                             target,
-                            "Released",
-                            "released by 'replica-lock release' for holder '" + who + "', token " + expectedToken);
+                            new LockEvent(
+                                    LockEvent.Kind.RELEASED,
+                                    "released by 'replica-lock release' for holder '" + who + "', token "
+                                            + expectedToken));
                     terminal.info(
                             cluster.quiet,
                             target + ": released the lock of '" + who + "' (token " + expectedToken

@@ -57,10 +57,7 @@ final class Statuses {
                     LockFields.LEASE_ANNOTATION,
                     lease == null ? null : Long.toString(lease.toSeconds()));
             cluster.scale(target, replicas);
-            try (ReplicaLocks locks = ReplicaLocks.builder()
-                    .backend(cluster.backend())
-                    .holder("statuses-reader")
-                    .build()) {
+            try (ReplicaLocks locks = cluster.locks("statuses-reader").build()) {
                 return locks.status(target);
             }
         }

@@ -16,6 +16,7 @@ import io.github.replicalock.kubernetes.internal.RetrySettings;
 import io.github.replicalock.kubernetes.internal.TargetWatch;
 import io.github.replicalock.kubernetes.internal.TargetWatches;
 import io.github.replicalock.spi.LockBackend;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -64,9 +65,9 @@ import org.slf4j.LoggerFactory;
  * {@link LockPatch}), decided by the server whatever the cache said; when the server rejects it,
  * the watch showing a newer copy with other lock fields tells a lost race (false), and otherwise one
  * GET tells a lost race from a stale guess of the stored text (the PATCH is rebuilt and sent again).
- * A takeover (another holder on a lock still held) GETs first and writes only if the server's copy,
- * renewal time included, is the one the engine judged expired: a watch that stalls while connected
- * must not make a live holder look expired.
+ * {@link #readFresh} always asks the server (a GET and a LIST): the engine reads fresh before a
+ * takeover and writes only if the server's copy, renewal time included, is the one it judged
+ * expired, so that a watch that stalls while connected cannot make a live holder look expired.
  * The {@code /scale} subresource is never used: it cannot carry the annotations.
  *
  * <p><b>Errors.</b> Transient failures (5xx, 429 with its retry-after, 408, I/O errors, timeouts)
@@ -156,6 +157,13 @@ public final class KubernetesReplicaBackend implements LockBackend {
         return reads.read(target);
     }
 
+    /** A GET of the Deployment and a LIST of its pods, whatever the watch's caches hold. */
+    @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        checkOpen();
+        return reads.readFresh(target);
+    }
+
     @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
@@ -196,12 +204,12 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
+    public void recordEvent(LockTarget target, LockEvent event) {
         if (closed.get()) {
             return;
         }
         ObservedLock seen = reads.lastSeen(target);
-        events.record(target, seen == null ? null : seen.uid(), reason, message);
+        events.record(target, seen == null ? null : seen.uid(), event);
     }
 
     @Override

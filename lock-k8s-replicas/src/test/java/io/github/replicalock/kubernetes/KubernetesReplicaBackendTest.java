@@ -4,6 +4,7 @@ import static io.github.replicalock.kubernetes.MockCluster.BUILDER;
 import static io.github.replicalock.kubernetes.MockCluster.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Event;
@@ -18,6 +19,7 @@ import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import io.github.replicalock.kubernetes.mock.ControllerSimulation.PodStart;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -422,7 +424,7 @@ class KubernetesReplicaBackendTest {
         cluster.createBuilder(BUILDER);
         backend.read(TARGET);
 
-        backend.recordEvent(TARGET, "Acquired", "lock acquired by build-42 with token 1");
+        backend.recordEvent(TARGET, new LockEvent(LockEvent.Kind.ACQUIRED, "lock acquired by build-42 with token 1"));
 
         List<Event> events =
                 cluster.client.v1().events().inNamespace(NAMESPACE).list().getItems();
@@ -439,10 +441,32 @@ class KubernetesReplicaBackendTest {
     }
 
     @Test
+    void eventsTakeTheirTypeFromTheSeverityOfTheirKind() throws Exception {
+        cluster.createBuilder(BUILDER);
+        backend.read(TARGET);
+
+        for (LockEvent.Kind kind : LockEvent.Kind.values()) {
+            backend.recordEvent(TARGET, new LockEvent(kind, "a " + kind + " event"));
+        }
+
+        List<Event> events =
+                cluster.client.v1().events().inNamespace(NAMESPACE).list().getItems();
+        assertThat(events)
+                .extracting(Event::getReason, Event::getType)
+                .containsExactlyInAnyOrder(
+                        tuple("Acquired", "Normal"),
+                        tuple("Released", "Normal"),
+                        tuple("TakenOver", "Normal"),
+                        tuple("Lost", "Warning"),
+                        tuple("NotReady", "Warning"),
+                        tuple("ForceReleased", "Warning"));
+    }
+
+    @Test
     void recordingAnEventNeverThrows() {
         cluster.server.shutdown();
 
-        backend.recordEvent(TARGET, "Lost", "lock lost");
+        backend.recordEvent(TARGET, new LockEvent(LockEvent.Kind.LOST, "lock lost"));
 
         assertThat(Thread.currentThread().isInterrupted()).isFalse();
     }

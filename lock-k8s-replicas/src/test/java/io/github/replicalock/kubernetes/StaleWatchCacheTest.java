@@ -85,6 +85,29 @@ class StaleWatchCacheTest {
     }
 
     @Test
+    void aFreshReadAsksTheServerWhileAPlainReadServesTheLaggingCache() throws Exception {
+        try (Subscription watch = backend.watch(TARGET, () -> {});
+                KubernetesReplicaBackend other = KubernetesReplicaBackendTest.backend(cluster)) {
+            warm(watch);
+            cluster.dispatcher().holdWatchEvents();
+            LockFields holding = LockFields.free(0).heldBy("other", 1, NOW, Duration.ofSeconds(30));
+            assertThat(other.compareAndSet(TARGET, LockFields.free(0), holding)).isTrue();
+            cluster.clearRequests();
+
+            assertThat(backend.read(TARGET).fields()).as("the cache lags").isEqualTo(LockFields.free(0));
+            assertThat(cluster.requests()).isEmpty();
+
+            assertThat(backend.readFresh(TARGET).fields()).isEqualTo(holding);
+            assertThat(cluster.requests())
+                    .hasSize(2)
+                    .first()
+                    .isEqualTo("GET /apis/apps/v1/namespaces/" + NAMESPACE + "/deployments/" + BUILDER);
+            // What the server said is not forgotten: the next plain read does not go back to the cache's copy.
+            assertThat(backend.read(TARGET).fields()).isEqualTo(holding);
+        }
+    }
+
+    @Test
     void aScaleFromOutsideBetweenReadAndWriteIsNeitherAcquiredOverNorRetriedInALoop() throws Exception {
         try (Subscription watch = backend.watch(TARGET, () -> {});
                 ReplicaLocks locks = ReplicaLocks.builder()
@@ -193,6 +216,11 @@ class StaleWatchCacheTest {
                 } finally {
                     renewer.shutdownNow();
                 }
+                // The cache alone costs no request: every GET of the Deployment is the engine asking
+                // for the fresh read that a takeover needs, and finding the renewals.
+                assertThat(cluster.requests())
+                        .as("fresh reads before each takeover the stale cache suggested")
+                        .contains("GET /apis/apps/v1/namespaces/" + NAMESPACE + "/deployments/" + BUILDER);
                 assertThat(holder.read(TARGET).fields())
                         .as("still the holder's, token 1")
                         .satisfies(f -> assertThat(f.holder()).isEqualTo("holder"))

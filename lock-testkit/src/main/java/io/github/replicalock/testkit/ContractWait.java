@@ -9,7 +9,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * {@link LockBackendContract}'s one wait: takes a step, and until it gives a result waits on a
  * wakeup for a signal or at most a recheck interval, failing once the contract's patience has run
- * out. Time is the backend's clock, so a virtual-time backend's waits pass in virtual time.
+ * out. Time is the contract's {@code clock()}, so a virtual-time store's waits pass in virtual time.
  */
 final class ContractWait {
     private ContractWait() {}

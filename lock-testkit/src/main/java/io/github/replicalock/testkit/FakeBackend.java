@@ -4,6 +4,7 @@ import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -82,6 +83,12 @@ public final class FakeBackend implements LockBackend {
         return requests.call(target, RequestKind.READ, () -> store.read(target));
     }
 
+    /** As {@link #read}: the fake keeps no cache, so every read is the store's current copy. */
+    @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        return requests.call(target, RequestKind.FRESH_READ, () -> store.read(target));
+    }
+
     /**
      * The conditional write, in the shape of the Kubernetes backend's: read, write conditional on
      * what was read, and on a rejection read again. A conflict while the lock fields still equal
@@ -141,24 +148,26 @@ public final class FakeBackend implements LockBackend {
 
     /** Best effort, as the SPI promises: a failed event never fails the lock, and is only logged. */
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
+    public void recordEvent(LockTarget target, LockEvent event) {
         Objects.requireNonNull(target, "target");
-        Objects.requireNonNull(reason, "reason");
-        Objects.requireNonNull(message, "message");
+        Objects.requireNonNull(event, "event");
         try {
             requests.call(target, RequestKind.EVENT, () -> {
-                store.recordEvent(client.name(), target, reason, message);
+                store.recordEvent(client.name(), target, event);
                 return Boolean.TRUE;
             });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, () -> "event " + reason + " on " + target + " dropped: " + e.getMessage());
+            LOG.log(Level.DEBUG, () -> "event " + event.reason() + " on " + target + " dropped: " + e.getMessage());
         }
     }
 
-    /** The cluster's clock: the system clock, or the cluster's {@link VirtualClock}. */
-    @Override
+    /**
+     * The cluster's clock: the system clock, or the cluster's {@link VirtualClock}. Not part of the
+     * SPI (the engine's clock is {@code ReplicaLocks.Builder.clock}'s); for tests that time their
+     * own writes, as the example above.
+     */
     public LockClock clock() {
         return store.clock();
     }

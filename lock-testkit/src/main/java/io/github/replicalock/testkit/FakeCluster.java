@@ -1,6 +1,8 @@
 package io.github.replicalock.testkit;
 
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.internal.ClusterStore;
 import io.github.replicalock.testkit.internal.Kubectl;
@@ -133,6 +135,11 @@ public final class FakeCluster implements AutoCloseable {
         return kubectl.createDeployment(namespace, name);
     }
 
+    /** {@link #createDeployment(String, String)} for a target: the contract suite's shape. */
+    public LockTarget createDeployment(LockTarget target) {
+        return createDeployment(target.namespace(), target.name());
+    }
+
     /**
      * Deletes a Deployment and its pods at once.
      *
@@ -142,12 +149,22 @@ public final class FakeCluster implements AutoCloseable {
         kubectl.deleteDeployment(namespace, name);
     }
 
+    /** {@link #deleteDeployment(String, String)} for a target. */
+    public void deleteDeployment(LockTarget target) {
+        deleteDeployment(target.namespace(), target.name());
+    }
+
     /**
      * Removes the Deployment's selector (the API server would refuse that; tests of the error
      * path need it). Reads then show selector null and no pods.
      */
     public void clearSelector(String namespace, String name) {
         kubectl.clearSelector(namespace, name);
+    }
+
+    /** {@link #clearSelector(String, String)} for a target. */
+    public void clearSelector(LockTarget target) {
+        clearSelector(target.namespace(), target.name());
     }
 
     /**
@@ -173,6 +190,11 @@ public final class FakeCluster implements AutoCloseable {
         kubectl.annotate(namespace, name, key, value);
     }
 
+    /** {@link #annotate(String, String, String, String)} for a target. */
+    public void annotate(LockTarget target, String key, @Nullable String value) {
+        annotate(target.namespace(), target.name(), key, value);
+    }
+
     // ------------------------------------------------------------------ clients and faults
 
     /** A new client named {@code client-<n>}; see {@link #backend(String)}. */
@@ -188,6 +210,50 @@ public final class FakeCluster implements AutoCloseable {
      */
     public FakeBackend backend(String name) {
         return new FakeBackend(store, store.newClient(Objects.requireNonNull(name, "name")));
+    }
+
+    /**
+     * A {@link ReplicaLocks} builder already given a new client of this cluster ({@link #backend()})
+     * and the cluster's {@linkplain #clock() clock}, without a shutdown hook. Prefer it to {@code
+     * ReplicaLocks.builder()}: a builder without {@code .clock(...)} runs on the system clock, so a
+     * virtual-time cluster would make its leases and timeouts pass in real time.
+     *
+     * <pre>{@code
+     * try (ReplicaLocks locks = cluster.locks().holder("build-1").build();
+     *         ReplicaLock lock = locks.acquire(target, Duration.ofMinutes(1))) {
+     *     cluster.virtualClock().advance(Duration.ofMinutes(5)); // renewed on the virtual clock
+     * }
+     * }</pre>
+     */
+    public ReplicaLocks.Builder locks() {
+        return locks(backend());
+    }
+
+    /**
+     * As {@link #locks()}, on a new client named {@code client} ({@link #backend(String)}), which
+     * is also the holder identity until {@link ReplicaLocks.Builder#holder} says otherwise.
+     *
+     * <pre>{@code
+     * ReplicaLocks first = cluster.locks("build-1").build();
+     * ReplicaLocks second = cluster.locks("build-2").options(quickLease).build();
+     * }</pre>
+     */
+    public ReplicaLocks.Builder locks(String client) {
+        return locks(backend(client)).holder(client);
+    }
+
+    /**
+     * As {@link #locks()}, on a client of this cluster the caller made (one it disconnects later,
+     * say).
+     *
+     * <pre>{@code
+     * FakeBackend crashed = cluster.backend("build-1");
+     * ReplicaLocks locks = cluster.locks(crashed).holder("build-1").build();
+     * crashed.disconnect();
+     * }</pre>
+     */
+    public ReplicaLocks.Builder locks(LockBackend client) {
+        return ReplicaLocks.builder().backend(client).clock(clock).shutdownHook(false);
     }
 
     /** The faults of this cluster, to script and to clear. */

@@ -123,14 +123,25 @@ public final class Faults {
      * exist yet.
      */
     public Faults podsNeverReady(String namespace, String name, String waitingReason) {
+        return podsNeverReady(LockTarget.of(namespace, name), waitingReason);
+    }
+
+    /** {@link #podsNeverReady(String, String, String)} for a target. */
+    public Faults podsNeverReady(LockTarget target, String waitingReason) {
+        Objects.requireNonNull(target, "target must not be null");
         Objects.requireNonNull(waitingReason, "waitingReason must not be null");
-        store.podsNeverReady(LockTarget.of(namespace, name), waitingReason);
+        store.podsNeverReady(target, waitingReason);
         return this;
     }
 
     /** Ends {@link #podsNeverReady}: waiting pods become Ready after the pod ready delay. */
     public Faults clearPodsNeverReady(String namespace, String name) {
-        store.clearPodsNeverReady(LockTarget.of(namespace, name));
+        return clearPodsNeverReady(LockTarget.of(namespace, name));
+    }
+
+    /** {@link #clearPodsNeverReady(String, String)} for a target. */
+    public Faults clearPodsNeverReady(LockTarget target) {
+        store.clearPodsNeverReady(Objects.requireNonNull(target, "target must not be null"));
         return this;
     }
 
@@ -139,13 +150,23 @@ public final class Faults {
      * finishes, a node that is gone), so the lock stays {@code RELEASING}.
      */
     public Faults podsStuckTerminating(String namespace, String name) {
-        store.podsStuckTerminating(LockTarget.of(namespace, name));
+        return podsStuckTerminating(LockTarget.of(namespace, name));
+    }
+
+    /** {@link #podsStuckTerminating(String, String)} for a target. */
+    public Faults podsStuckTerminating(LockTarget target) {
+        store.podsStuckTerminating(Objects.requireNonNull(target, "target must not be null"));
         return this;
     }
 
     /** Ends {@link #podsStuckTerminating}: terminating pods go after the termination delay. */
     public Faults clearPodsStuckTerminating(String namespace, String name) {
-        store.clearPodsStuckTerminating(LockTarget.of(namespace, name));
+        return clearPodsStuckTerminating(LockTarget.of(namespace, name));
+    }
+
+    /** {@link #clearPodsStuckTerminating(String, String)} for a target. */
+    public Faults clearPodsStuckTerminating(LockTarget target) {
+        store.clearPodsStuckTerminating(Objects.requireNonNull(target, "target must not be null"));
         return this;
     }
 

@@ -13,6 +13,7 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockClock.Wakeup;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -49,9 +50,9 @@ import org.junit.jupiter.api.Test;
  *     private final FakeCluster cluster = FakeCluster.create();
  *
  *     protected LockBackend newBackend() { return cluster.backend(); }
- *     protected void createDeployment(LockTarget t) { cluster.createDeployment(t.namespace(), t.name()); }
- *     protected void scaleLikeKubectl(LockTarget t, int replicas) { cluster.scale(t.namespace(), t.name(), replicas); }
- *     protected void changeSomethingElse(LockTarget t) { cluster.touchStatus(t.namespace(), t.name()); }
+ *     protected void createDeployment(LockTarget t) { cluster.createDeployment(t); }
+ *     protected void scaleLikeKubectl(LockTarget t, int replicas) { cluster.scale(t, replicas); }
+ *     protected void changeSomethingElse(LockTarget t) { cluster.annotate(t, "example.com/unrelated", "changed"); }
  * }
  * }</pre>
  */
@@ -79,6 +80,14 @@ public abstract class LockBackendContract {
     /** The namespace the contract's deployments go to. */
     protected String namespace() {
         return "contract";
+    }
+
+    /**
+     * The clock the store runs on, for the contract's own waits and the {@code ReplicaLocks} it
+     * builds; the system clock unless the store is simulated.
+     */
+    protected LockClock clock() {
+        return LockClock.system();
     }
 
     /** How long the contract waits for the store's controller; scale it up for slow stores. */
@@ -117,6 +126,7 @@ public abstract class LockBackendContract {
                 .build();
         return track(ReplicaLocks.builder()
                 .backend(newBackend())
+                .clock(clock())
                 .holder(holder)
                 .options(options)
                 .shutdownHook(false)
@@ -127,12 +137,12 @@ public abstract class LockBackendContract {
     @SuppressWarnings("try") // the watch is open for its notifications only
     private LockRecord await(LockTarget target, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
-        Wakeup wakeup = backend.clock().newWakeup();
+        Wakeup wakeup = clock().newWakeup();
         AtomicReference<@Nullable LockRecord> last = new AtomicReference<>();
         try (Subscription watch = backend.watch(target, wakeup::signal)) {
             // Re-read at least every 100 ms in case a backend's watch is slower than its controller.
             return ContractWait.until(
-                    backend.clock(),
+                    clock(),
                     patience(),
                     wakeup,
                     TimeUnit.MILLISECONDS.toNanos(100),
@@ -284,7 +294,7 @@ public abstract class LockBackendContract {
     @Test
     void aWatchHearsLockWritesAndLegacyScales() throws Exception {
         LockTarget target = newDeployment();
-        LockClock clock = backend.clock();
+        LockClock clock = clock();
         Wakeup changed = clock.newWakeup();
         try (Subscription watch = backend.watch(target, changed::signal)) {
             eventually(watch::isConnected, "watch connected");
@@ -305,7 +315,7 @@ public abstract class LockBackendContract {
     private void awaitNotified(LockTarget target, Wakeup changed, Predicate<LockRecord> condition, String what)
             throws InterruptedException {
         ContractWait.until(
-                backend.clock(),
+                clock(),
                 patience(),
                 changed,
                 Long.MAX_VALUE,
@@ -315,9 +325,9 @@ public abstract class LockBackendContract {
 
     private void eventually(BooleanSupplier condition, String what) throws InterruptedException {
         ContractWait.until(
-                backend.clock(),
+                clock(),
                 patience(),
-                backend.clock().newWakeup(),
+                clock().newWakeup(),
                 TimeUnit.MILLISECONDS.toNanos(10),
                 woken -> condition.getAsBoolean() ? Boolean.TRUE : null,
                 () -> what + " within " + patience());
@@ -328,8 +338,10 @@ public abstract class LockBackendContract {
         LockTarget target = newDeployment();
         LockTarget missing = LockTarget.of(namespace(), "never-created-" + DEPLOYMENTS.incrementAndGet());
 
-        backend.recordEvent(target, "Acquired", "lock acquired by 'contract' with token 1");
-        backend.recordEvent(missing, "Acquired", "lock acquired by 'contract' with token 1");
+        LockEvent acquired = new LockEvent(LockEvent.Kind.ACQUIRED, "lock acquired by 'contract' with token 1");
+        backend.recordEvent(target, acquired);
+        backend.recordEvent(missing, acquired);
+        backend.recordEvent(missing, new LockEvent(LockEvent.Kind.LOST, "lock lost by 'contract'"));
     }
 
     // ---- the lock, end to end on this backend --------------------------------------------------

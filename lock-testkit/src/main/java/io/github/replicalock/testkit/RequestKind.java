@@ -12,6 +12,8 @@ package io.github.replicalock.testkit;
 public enum RequestKind {
     /** {@code read}: get the Deployment, list its pods. */
     READ,
+    /** {@code readFresh}: the same requests as {@link #READ}; counted apart, to show when the engine asks for one. */
+    FRESH_READ,
     /** {@code compareAndSet}: get the Deployment, patch it conditionally. */
     COMPARE_AND_SET,
     /** {@code watch}: watch the Deployment and its pods. */

@@ -14,6 +14,16 @@
  *     assertThat(cluster.ready("ci", "builder")).isEqualTo("0/1");
  * }
  * }</pre>
+ *
+ * <p>Code under test gets its {@code ReplicaLocks} from {@link
+ * io.github.replicalock.testkit.FakeCluster#locks(String)}, which gives it a client of the cluster
+ * and the cluster's clock; {@code ReplicaLocks.builder()} alone would run on the system clock.
+ *
+ * <pre>{@code
+ * try (ReplicaLocks locks = cluster.locks("build-1").build()) {
+ *     locks.acquire(target, Duration.ofMinutes(1)).close();
+ * }
+ * }</pre>
  */
 @NullMarked
 package io.github.replicalock.testkit;

@@ -259,7 +259,7 @@ class BadInputCatalogueTest {
                         "no selector",
                         LockTargetInvalidException.class,
                         (f, l) -> {
-                            f.cluster.clearSelector(NAMESPACE, NAME);
+                            f.cluster.clearSelector(f.target);
                             l.tryAcquire(f.target);
                         },
                         TARGET,
@@ -268,7 +268,7 @@ class BadInputCatalogueTest {
                         "a token annotation that is not a number",
                         LockTargetInvalidException.class,
                         (f, l) -> {
-                            f.cluster.annotate(NAMESPACE, NAME, LockFields.TOKEN_ANNOTATION, "seven");
+                            f.cluster.annotate(f.target, LockFields.TOKEN_ANNOTATION, "seven");
                             l.tryAcquire(f.target);
                         },
                         TARGET,
@@ -376,7 +376,7 @@ class BadInputCatalogueTest {
             fixture.cluster.scale(fixture.target, 3);
             LockStatus three = locks.status(fixture.target);
             fixture.cluster.scale(fixture.target, 0);
-            fixture.cluster.clearSelector(NAMESPACE, NAME);
+            fixture.cluster.clearSelector(fixture.target);
             LockStatus noSelector = locks.status(fixture.target);
 
             assertThat(List.of(missing, three, noSelector))
@@ -391,7 +391,7 @@ class BadInputCatalogueTest {
     /** The waiter is blocked (the shell holds the lock) in stopped time, so only close() can end it. */
     private static void closeWhileAcquiring(VirtualClusterFixture unused, ReplicaLocks ignored) throws Exception {
         try (VirtualClusterFixture stopped = VirtualClusterFixture.stoppedTime()) {
-            stopped.cluster.scale(NAMESPACE, NAME, 1);
+            stopped.cluster.scale(stopped.target, 1);
             ReplicaLocks closing = stopped.locks("build-9");
             AtomicReference<@Nullable Throwable> outcome = new AtomicReference<>();
             Thread acquirer = new Thread(() -> {

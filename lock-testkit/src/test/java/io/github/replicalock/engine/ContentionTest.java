@@ -70,12 +70,7 @@ class ContentionTest {
             LockTarget target = cluster.createDeployment("apps--droneio--prd", "buildah-external");
             List<ReplicaLocks> clients = new ArrayList<>();
             for (int t = 0; t < THREADS; t++) {
-                clients.add(ReplicaLocks.builder()
-                        .backend(cluster.backend("client-" + t))
-                        .holder("client-" + t)
-                        .options(options)
-                        .shutdownHook(false)
-                        .build());
+                clients.add(cluster.locks("client-" + t).options(options).build());
             }
             CyclicBarrier start = new CyclicBarrier(THREADS);
             ExecutorService pool = Executors.newFixedThreadPool(THREADS);

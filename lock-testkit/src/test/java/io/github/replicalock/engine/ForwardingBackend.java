@@ -2,7 +2,7 @@ package io.github.replicalock.engine;
 
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
-import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -22,6 +22,11 @@ class ForwardingBackend implements LockBackend {
     }
 
     @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        return delegate.readFresh(target);
+    }
+
+    @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
         return delegate.compareAndSet(target, expected, desired);
@@ -38,13 +43,8 @@ class ForwardingBackend implements LockBackend {
     }
 
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
-        delegate.recordEvent(target, reason, message);
-    }
-
-    @Override
-    public LockClock clock() {
-        return delegate.clock();
+    public void recordEvent(LockTarget target, LockEvent event) {
+        delegate.recordEvent(target, event);
     }
 
     @Override

@@ -1,7 +1,5 @@
 package io.github.replicalock.engine;
 
-import static io.github.replicalock.engine.VirtualClusterFixture.NAME;
-import static io.github.replicalock.engine.VirtualClusterFixture.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -31,7 +29,7 @@ class MonotonicOriginTest {
     @Test
     void aShellHoldIsNeverTakenOverWhateverTheClocksOrigin() throws Exception {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
-            fixture.cluster.scale(NAMESPACE, NAME, 1); // the shell pipeline holds it, forever by default
+            fixture.cluster.scale(fixture.target, 1); // the shell pipeline holds it, forever by default
             ReplicaLocks locks = locksWithOrigin(fixture, "build-1", -(1L << 62));
 
             assertThatThrownBy(() -> locks.acquire(fixture.target, Duration.ofMinutes(10)))
@@ -64,7 +62,7 @@ class MonotonicOriginTest {
     @Test
     void anOrdinaryOriginBehavesAsTheSystemClock() throws Exception {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
-            fixture.cluster.scale(NAMESPACE, NAME, 1);
+            fixture.cluster.scale(fixture.target, 1);
             ReplicaLocks locks = locksWithOrigin(fixture, "build-1", 1L << 40);
 
             assertThatThrownBy(() -> locks.acquire(fixture.target, Duration.ofMinutes(10)))

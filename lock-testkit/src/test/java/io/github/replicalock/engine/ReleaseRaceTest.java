@@ -106,8 +106,8 @@ class ReleaseRaceTest {
             CountDownLatch written = new CountDownLatch(1);
             CountDownLatch closed = new CountDownLatch(1);
             FakeBackend fake = stopped.cluster.backend("build-1");
-            ReplicaLocks locks = ReplicaLocks.builder()
-                    .backend(new WriteGate(fake, () -> {
+            ReplicaLocks locks = stopped.cluster
+                    .locks(new WriteGate(fake, () -> {
                         written.countDown();
                         awaitLatch(closed);
                     }))
@@ -146,8 +146,8 @@ class ReleaseRaceTest {
             CountDownLatch releasing = new CountDownLatch(1);
             CountDownLatch proceed = new CountDownLatch(1);
             AtomicInteger backendCloses = new AtomicInteger();
-            ReplicaLocks locks = fixture.track(ReplicaLocks.builder()
-                    .backend(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed) {
+            ReplicaLocks locks = fixture.track(fixture.cluster
+                    .locks(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed) {
                         @Override
                         public void close() {
                             backendCloses.incrementAndGet();
@@ -193,8 +193,8 @@ class ReleaseRaceTest {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
             CountDownLatch releasing = new CountDownLatch(1);
             CountDownLatch proceed = new CountDownLatch(1);
-            ReplicaLocks locks = fixture.track(ReplicaLocks.builder()
-                    .backend(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
+            ReplicaLocks locks = fixture.track(fixture.cluster
+                    .locks(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
                     .holder("build-1")
                     .shutdownHook(false)
                     .build());
@@ -287,8 +287,8 @@ class ReleaseRaceTest {
             VirtualClock clock = fixture.cluster.virtualClock();
             CountDownLatch releasing = new CountDownLatch(1);
             CountDownLatch proceed = new CountDownLatch(1);
-            ReplicaLocks locks = fixture.track(ReplicaLocks.builder()
-                    .backend(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
+            ReplicaLocks locks = fixture.track(fixture.cluster
+                    .locks(new ReleaseHeldUp(fixture.cluster.backend("build-1"), releasing, proceed))
                     .holder("build-1")
                     .shutdownHook(false)
                     .build());

@@ -91,12 +91,8 @@ class RenewalIsolationTest {
                     .renewInterval(RENEW)
                     .takeoverGrace(GRACE)
                     .build();
-            try (ReplicaLocks locks = ReplicaLocks.builder()
-                    .backend(backend)
-                    .holder("many")
-                    .options(options)
-                    .shutdownHook(false)
-                    .build()) {
+            try (ReplicaLocks locks =
+                    cluster.locks(backend).holder("many").options(options).build()) {
                 List<ReplicaLock> held = new ArrayList<>();
                 List<LockLostException> lost = new CopyOnWriteArrayList<>();
                 for (LockTarget target : others) {

@@ -4,6 +4,7 @@ import static io.github.replicalock.engine.VirtualClusterFixture.NAME;
 import static io.github.replicalock.engine.VirtualClusterFixture.NAMESPACE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import io.github.replicalock.LockBackendUnavailableException;
@@ -15,6 +16,7 @@ import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReleaseTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.testkit.ClusterEvent;
 import io.github.replicalock.testkit.DeploymentSnapshot;
@@ -102,13 +104,13 @@ class ReplicaLocksTest {
             assertThat(second.status(fixture.target).state()).isEqualTo(LockState.ACTIVE);
         }
 
-        fixture.cluster.faults().podsNeverReady(NAMESPACE, NAME, "ImagePullBackOff");
-        fixture.cluster.scale(NAMESPACE, NAME, 1);
+        fixture.cluster.faults().podsNeverReady(fixture.target, "ImagePullBackOff");
+        fixture.cluster.scale(fixture.target, 1);
         assertThat(second.status(fixture.target).state()).isEqualTo(LockState.STARTING);
         assertThat(second.tryAcquire(fixture.target)).isEmpty();
 
-        fixture.cluster.faults().podsStuckTerminating(NAMESPACE, NAME);
-        fixture.cluster.scale(NAMESPACE, NAME, 0);
+        fixture.cluster.faults().podsStuckTerminating(fixture.target);
+        fixture.cluster.scale(fixture.target, 0);
         assertThat(second.status(fixture.target).state()).isEqualTo(LockState.RELEASING);
         assertThat(second.tryAcquire(fixture.target)).isEmpty();
         assertThat(deployment().replicas()).isZero();
@@ -129,7 +131,7 @@ class ReplicaLocksTest {
 
     @Test
     void aPodThatNeverBecomesReadyRollsTheLockBackAndSaysWhy() {
-        fixture.cluster.faults().podsNeverReady(NAMESPACE, NAME, "ImagePullBackOff");
+        fixture.cluster.faults().podsNeverReady(fixture.target, "ImagePullBackOff");
         ReplicaLocks locks = fixture.locks("build-1");
 
         assertThatThrownBy(() -> locks.tryAcquire(fixture.target))
@@ -199,11 +201,16 @@ class ReplicaLocksTest {
         AtomicReference<LockLostException> told = new AtomicReference<>();
         lock.onLost(told::set);
 
-        fixture.cluster.scale(NAMESPACE, NAME, 0);
+        fixture.cluster.scale(fixture.target, 0);
 
         await().atMost(10, TimeUnit.SECONDS).until(() -> told.get() != null);
         assertThat(lock.isHeld()).isFalse();
         assertThat(told.get()).hasMessageContaining("scaled to 0");
+        // Someone reading kubectl describe must see the loss flagged: a Lost event is a Warning.
+        assertThat(fixture.cluster.events(fixture.target))
+                .extracting(ClusterEvent::reason, ClusterEvent::severity)
+                .containsExactly(
+                        tuple("Acquired", LockEvent.Severity.NORMAL), tuple("Lost", LockEvent.Severity.WARNING));
         int writes = fixture.cluster.lockWrites().size();
         assertThatThrownBy(lock::close).isInstanceOf(LockLostException.class);
         assertThat(fixture.cluster.lockWrites()).hasSize(writes);
@@ -310,7 +317,7 @@ class ReplicaLocksTest {
     @Test
     void interruptingAnAcquireWaitingForReadyReleasesTheLock() throws Exception {
         try (VirtualClusterFixture stopped = VirtualClusterFixture.stoppedTime()) {
-            stopped.cluster.faults().podsNeverReady(NAMESPACE, NAME, "ContainerCreating");
+            stopped.cluster.faults().podsNeverReady(stopped.target, "ContainerCreating");
             AtomicReference<Object> outcome = new AtomicReference<>();
             Thread acquirer = startAcquire(stopped.locks("build-1"), stopped, outcome);
             await().atMost(10, TimeUnit.SECONDS)
@@ -334,7 +341,7 @@ class ReplicaLocksTest {
 
     @Test
     void aLockTakenByTheShellPipelineIsNeverTakenOverByDefault() throws Exception {
-        fixture.cluster.scale(NAMESPACE, NAME, 1);
+        fixture.cluster.scale(fixture.target, 1);
 
         assertThatThrownBy(() -> fixture.locks("build-1").acquire(fixture.target, Duration.ofHours(2)))
                 .isInstanceOf(LockTimeoutException.class)
@@ -347,7 +354,7 @@ class ReplicaLocksTest {
 
     @Test
     void aForeignLeaseLetsAShellHoldExpire() throws Exception {
-        fixture.cluster.scale(NAMESPACE, NAME, 1);
+        fixture.cluster.scale(fixture.target, 1);
         LockOptions options =
                 LockOptions.builder().foreignLease(Duration.ofMinutes(30)).build();
 
@@ -364,7 +371,7 @@ class ReplicaLocksTest {
     @Test
     void podsStuckTerminatingMakeCloseThrowButTheLockIsReleased() throws Exception {
         ReplicaLock lock = fixture.locks("build-1").acquire(fixture.target, Duration.ofMinutes(1));
-        fixture.cluster.faults().podsStuckTerminating(NAMESPACE, NAME);
+        fixture.cluster.faults().podsStuckTerminating(fixture.target);
 
         assertThatThrownBy(lock::close)
                 .isInstanceOf(ReleaseTimeoutException.class)

@@ -55,12 +55,8 @@ final class VirtualClusterFixture implements AutoCloseable {
     }
 
     ReplicaLocks locks(LockBackend backend, String holder, LockOptions options) {
-        ReplicaLocks locks = ReplicaLocks.builder()
-                .backend(backend)
-                .holder(holder)
-                .options(options)
-                .shutdownHook(false)
-                .build();
+        ReplicaLocks locks =
+                cluster.locks(backend).holder(holder).options(options).build();
         clients.add(locks);
         return locks;
     }

@@ -2,11 +2,13 @@ package io.github.replicalock.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import java.time.Duration;
@@ -187,7 +189,7 @@ class CompareAndSetTest {
         backend.compareAndSet(target, LockFields.free(0), LockFields.free(0));
         backend.watch(target, () -> {}).close();
         backend.deletePods(target, java.util.List.of());
-        backend.recordEvent(target, "Acquired", "by build-1");
+        backend.recordEvent(target, new LockEvent(LockEvent.Kind.ACQUIRED, "by build-1"));
 
         assertThat(cluster.requests(RequestKind.READ)).isEqualTo(2);
         assertThat(cluster.requests(RequestKind.COMPARE_AND_SET)).isEqualTo(1);
@@ -198,13 +200,25 @@ class CompareAndSetTest {
 
     @Test
     void recordsEventsWithTheClientAndTheClusterTime() {
-        backend.recordEvent(target, "Acquired", "lock acquired by build-1 with token 1");
+        backend.recordEvent(target, new LockEvent(LockEvent.Kind.ACQUIRED, "lock acquired by build-1 with token 1"));
 
         assertThat(cluster.events("ci", "builder")).singleElement().satisfies(event -> {
             assertThat(event.reason()).isEqualTo("Acquired");
+            assertThat(event.severity()).isEqualTo(LockEvent.Severity.NORMAL);
             assertThat(event.message()).isEqualTo("lock acquired by build-1 with token 1");
             assertThat(event.client()).isEqualTo("build-1");
             assertThat(event.time()).isNotNull();
         });
+    }
+
+    @Test
+    void keepsTheSeverityTheEventWasRecordedWith() {
+        backend.recordEvent(target, new LockEvent(LockEvent.Kind.LOST, "lock lost"));
+        backend.recordEvent(target, new LockEvent(LockEvent.Kind.TAKEN_OVER, "lock taken over"));
+
+        assertThat(cluster.events(target))
+                .extracting(ClusterEvent::reason, ClusterEvent::severity)
+                .containsExactly(
+                        tuple("Lost", LockEvent.Severity.WARNING), tuple("TakenOver", LockEvent.Severity.NORMAL));
     }
 }

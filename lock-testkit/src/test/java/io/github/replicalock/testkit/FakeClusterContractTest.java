@@ -20,7 +20,7 @@ class FakeClusterContractTest extends LockBackendContract {
 
     @Override
     protected void createDeployment(LockTarget target) {
-        cluster.createDeployment(target.namespace(), target.name());
+        cluster.createDeployment(target);
     }
 
     @Override
@@ -30,6 +30,6 @@ class FakeClusterContractTest extends LockBackendContract {
 
     @Override
     protected void changeSomethingElse(LockTarget target) {
-        cluster.annotate(target.namespace(), target.name(), "example.com/unrelated", "changed");
+        cluster.annotate(target, "example.com/unrelated", "changed");
     }
 }

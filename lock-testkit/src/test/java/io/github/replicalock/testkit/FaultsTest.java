@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.replicalock.LockAccessDeniedException;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
@@ -138,7 +139,7 @@ class FaultsTest {
                         LockAccessDeniedException.class,
                         e -> assertThat(e.verb()).isEqualTo("delete"));
 
-        backend.recordEvent(target, "Acquired", "never throws");
+        backend.recordEvent(target, new LockEvent(LockEvent.Kind.ACQUIRED, "never throws"));
         assertThat(cluster.events(target)).isEmpty();
     }
 
@@ -156,7 +157,7 @@ class FaultsTest {
                 .hasMessageContaining("ci/builder")
                 .hasMessageContaining("build-1");
         assertThatThrownBy(() -> backend.watch(target, () -> {})).isInstanceOf(LockBackendUnavailableException.class);
-        backend.recordEvent(target, "Lost", "never throws");
+        backend.recordEvent(target, new LockEvent(LockEvent.Kind.LOST, "never throws"));
         other.read(target);
 
         backend.reconnect();

@@ -44,7 +44,20 @@ public final class CoherentReads {
 
     /** The lock fields and status, and the pods of the Deployment's selector. */
     public LockRecord read(LockTarget target) throws InterruptedException {
-        TargetWatch watch = watches.of(target);
+        return read(target, watches.of(target));
+    }
+
+    /**
+     * {@link #read} from the server alone, a GET and a LIST (see {@link
+     * io.github.replicalock.spi.LockBackend#readFresh}); the answer is learned as the newest copy, so
+     * that cached reads after it never go back to an older one.
+     */
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        return read(target, null);
+    }
+
+    /** @param watch the watch whose caches may answer; null to ask the server */
+    private LockRecord read(LockTarget target, @Nullable TargetWatch watch) throws InterruptedException {
         Deployment deployment = current(target, watch);
         ObservedLock observed = seen(target, deployment);
         LockFields fields = observed.fields(target);

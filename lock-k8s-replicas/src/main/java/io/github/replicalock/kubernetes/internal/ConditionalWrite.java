@@ -52,20 +52,9 @@ public final class ConditionalWrite {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
         ObservedLock hint = reads.lastSeen(target);
+        // What a takeover needs beyond the conditions (a renewal the watch held back) is the
+        // engine's to ask, by LockBackend#readFresh: this write never guesses from its arguments.
         ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
-        if (takesOver(expected, desired)) {
-            // The engine judged the hold expired because its renewals stopped showing, and reads come
-            // from the watch: a watch that stalls while staying connected would look exactly like a
-            // holder that stopped renewing. The write's conditions cannot tell (they leave out the
-            // renewal time on purpose), so the server's copy decides, as a GET before every read did.
-            // A newer renewal answers false; the engine then reads this GET's copy and waits anew.
-            ObservedLock fresh = reads.seen(target, reads.get(target));
-            if (!fresh.fields(target).equals(expected)) {
-                log.debug("{}: not taking over: expected {} but found {}", target, expected, fresh.fields(target));
-                return false;
-            }
-            stored = fresh;
-        }
         // Set when a PATCH was sent again after a failure that may have come after the server applied it.
         AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
@@ -101,14 +90,6 @@ public final class ConditionalWrite {
             log.debug("{}: conditional write rejected while the lock fields are unchanged; rebuilding it", target);
             stored = fresh;
         }
-    }
-
-    /** A write that puts another holder on a lock still held (replicas stay 1): a takeover. */
-    private static boolean takesOver(LockFields expected, LockFields desired) {
-        return expected.replicas() > 0
-                && desired.replicas() > 0
-                && desired.holder() != null
-                && !desired.holder().equals(expected.holder());
     }
 
     /**

@@ -4,15 +4,17 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.LockEvent;
 import java.time.Instant;
-import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Kubernetes Events on the Deployment ({@code kubectl describe deployment} tells the lock's story):
- * best effort and without retries, so that an event never holds up or fails the lock.
+ * best effort and without retries, so that an event never holds up or fails the lock. The event's
+ * kind gives the reason and the type ({@code Warning} for {@link LockEvent.Severity#WARNING}, else
+ * {@code Normal}): nothing here guesses either from text.
  */
 public final class LockEvents {
     private static final Logger log = LoggerFactory.getLogger(LockEvents.class);
@@ -29,9 +31,10 @@ public final class LockEvents {
      *
      * @param uid the Deployment's uid, when known, so that the event is listed with it
      */
-    public void record(LockTarget target, @Nullable String uid, String reason, String message) {
+    public void record(LockTarget target, @Nullable String uid, LockEvent lockEvent) {
         try {
             String now = Instant.now().toString();
+            String message = lockEvent.message();
             String text = message.length() <= MAX_EVENT_MESSAGE ? message : message.substring(0, MAX_EVENT_MESSAGE);
             Event event = new EventBuilder()
                     .withNewMetadata()
@@ -45,9 +48,9 @@ public final class LockEvents {
                     .withName(target.name())
                     .withUid(uid)
                     .endInvolvedObject()
-                    .withReason(reason)
+                    .withReason(lockEvent.reason())
                     .withMessage(text)
-                    .withType(isWarning(reason) ? "Warning" : "Normal")
+                    .withType(type(lockEvent.severity()))
                     .withNewSource()
                     .withComponent("replica-lock")
                     .endSource()
@@ -61,12 +64,15 @@ public final class LockEvents {
             if (Requests.interruptedCause(e)) {
                 Thread.currentThread().interrupt();
             }
-            log.debug("{}: could not record event {}: {}", target, reason, e.toString());
+            log.debug("{}: could not record event {}: {}", target, lockEvent.reason(), e.toString());
         }
     }
 
-    private static boolean isWarning(String reason) {
-        String r = reason.toLowerCase(Locale.ROOT);
-        return r.contains("lost") || r.contains("timeout") || r.contains("fail") || r.contains("notready");
+    /** The Kubernetes Event type: the API knows only these two. */
+    static String type(LockEvent.Severity severity) {
+        return switch (severity) {
+            case NORMAL -> "Normal";
+            case WARNING -> "Warning";
+        };
     }
 }

@@ -2,7 +2,7 @@ package io.github.replicalock.testkit.internal;
 
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
-import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -32,6 +32,14 @@ final class ClientBackend implements LockBackend {
     }
 
     @Override
+    public LockRecord readFresh(LockTarget target) throws InterruptedException {
+        clock.awaitUnpaused();
+        LockRecord record = delegate.readFresh(target);
+        clock.awaitUnpaused();
+        return record;
+    }
+
+    @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
         clock.awaitUnpaused();
@@ -54,13 +62,8 @@ final class ClientBackend implements LockBackend {
 
     /** Never paused: it may run on the thread of whoever asked {@code isHeld()}. */
     @Override
-    public void recordEvent(LockTarget target, String reason, String message) {
-        delegate.recordEvent(target, reason, message);
-    }
-
-    @Override
-    public LockClock clock() {
-        return clock;
+    public void recordEvent(LockTarget target, LockEvent event) {
+        delegate.recordEvent(target, event);
     }
 
     @Override

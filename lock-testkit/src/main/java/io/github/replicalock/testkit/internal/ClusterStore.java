@@ -6,6 +6,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
@@ -263,8 +264,8 @@ public final class ClusterStore {
         watches.changed(target);
     }
 
-    public void recordEvent(String client, LockTarget target, String reason, String message) {
-        history.recordEvent(new ClusterEvent(clock.now(), target, client, reason, message), MAX_EVENTS);
+    public void recordEvent(String client, LockTarget target, LockEvent event) {
+        history.recordEvent(new ClusterEvent(clock.now(), target, client, event.kind(), event.message()), MAX_EVENTS);
     }
 
     // ================================================================ inspection

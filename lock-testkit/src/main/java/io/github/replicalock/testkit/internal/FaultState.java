@@ -98,6 +98,7 @@ public final class FaultState {
     private static Map<RequestKind, List<Permission>> permissions() {
         Map<RequestKind, List<Permission>> map = new EnumMap<>(RequestKind.class);
         map.put(RequestKind.READ, List.of(new Permission("get", "deployments"), new Permission("list", "pods")));
+        map.put(RequestKind.FRESH_READ, List.of(new Permission("get", "deployments"), new Permission("list", "pods")));
         map.put(
                 RequestKind.COMPARE_AND_SET,
                 List.of(new Permission("get", "deployments"), new Permission("patch", "deployments")));

@@ -132,12 +132,7 @@ final class Invariants {
         Duration from = clock.elapsed();
         log.trace(
                 log.now() + " liveness: every holder crashed or released; a waiter must get the lock within " + bound);
-        try (ReplicaLocks finisher = ReplicaLocks.builder()
-                .backend(fake.backend("finisher"))
-                .holder("finisher")
-                .options(options)
-                .shutdownHook(false)
-                .build()) {
+        try (ReplicaLocks finisher = fake.locks("finisher").options(options).build()) {
             ReplicaLock last;
             try {
                 last = finisher.acquire(lock, bound);

@@ -59,6 +59,7 @@ public final class RequestRetry {
     private static String describe(RequestKind kind) {
         return switch (kind) {
             case READ -> "read";
+            case FRESH_READ -> "fresh read";
             case COMPARE_AND_SET -> "compare-and-set";
             case WATCH -> "watch";
             case DELETE_PODS -> "delete pods";

@@ -1,6 +1,5 @@
-package io.github.replicalock.internal;
+package io.github.replicalock.spi;
 
-import io.github.replicalock.spi.LockClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ScheduledFuture;
@@ -10,9 +9,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
-/** The real clock. One daemon scheduler thread for the whole JVM, started on first use. */
-public final class SystemLockClock implements LockClock {
-    public static final SystemLockClock INSTANCE = new SystemLockClock();
+/**
+ * The real clock, behind {@link LockClock#system()}. One daemon scheduler thread for the whole
+ * JVM, started on first use.
+ */
+final class SystemLockClock implements LockClock {
+    static final SystemLockClock INSTANCE = new SystemLockClock();
 
     private SystemLockClock() {}
 
@@ -77,8 +79,7 @@ public final class SystemLockClock implements LockClock {
     @Override
     public Cancellable schedule(Duration delay, Runnable task) {
         Scheduler.used();
-        ScheduledFuture<?> future =
-                Scheduler.EXECUTOR.schedule(task, Durations.saturatedNanos(delay), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> future = Scheduler.EXECUTOR.schedule(task, saturatedNanos(delay), TimeUnit.NANOSECONDS);
         return () -> future.cancel(false);
     }
 
@@ -119,6 +120,14 @@ public final class SystemLockClock implements LockClock {
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    private static long saturatedNanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        } catch (ArithmeticException longerThan292Years) {
+            return Long.MAX_VALUE;
         }
     }
 }
