@@ -193,8 +193,17 @@ final class Contenders {
         private @Nullable CompletableFuture<?> running;
 
         Elector(MockApi api, String agent, String namespace, String lease, Timings timings) {
-            this.agent = agent;
-            this.client = api.client(agent);
+            this(api.client(agent), agent, namespace, lease, timings);
+        }
+
+        /**
+         * On a client the caller made and closes (scenario 7 counts requests on its own clients);
+         * {@code identity} is the lease holder's name and what {@link #agent()} returns, which need
+         * not be the client's User-Agent.
+         */
+        Elector(KubernetesClient client, String identity, String namespace, String lease, Timings timings) {
+            this.agent = identity;
+            this.client = client;
             this.namespace = namespace;
             this.lease = lease;
             this.timings = timings;
@@ -226,6 +235,11 @@ final class Contenders {
         @Override
         public void acquire(Duration timeout) throws Exception {
             start();
+            awaitLeading(timeout);
+        }
+
+        /** Waits until the elector {@link #start() started} last leads. */
+        void awaitLeading(Duration timeout) throws Exception {
             if (!started.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new TimeoutException(agent + " did not lead within " + timeout);
             }

@@ -4,8 +4,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
@@ -26,7 +24,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToLongFunction;
 
 /**
@@ -41,6 +38,8 @@ final class Handoff {
     private static final String NAMESPACE = "handoff";
     private static final int WARMUP_HANDOFFS = 10;
     private static final int ANCHOR_WARMUP_HANDOFFS = 1;
+    private static final Duration POD_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration POD_POLL = Duration.ofNanos(50_000);
 
     private Handoff() {}
 
@@ -178,43 +177,18 @@ final class Handoff {
             List<Long> samples = new ArrayList<>();
             long gone = 0;
             for (int i = 0; i < cycles + 10; i++) {
-                scale(client, ref, 0, 1);
-                awaitPods(pods, true);
+                CausalChain.scale(client, NAMESPACE, ref, 0, 1);
+                CausalChain.awaitPods(pods, true, POD_TIMEOUT, POD_POLL, "mock floor");
                 long ready = System.nanoTime();
                 if (i >= 10) {
                     samples.add(ready - gone);
                 }
-                scale(client, ref, 1, 0);
-                awaitPods(pods, false);
+                CausalChain.scale(client, NAMESPACE, ref, 1, 0);
+                CausalChain.awaitPods(pods, false, POD_TIMEOUT, POD_POLL, "mock floor");
                 gone = System.nanoTime();
             }
             pods.stop();
             return Stats.of(samples);
-        }
-    }
-
-    private static void scale(KubernetesClient client, Deployment ref, int from, int to) {
-        client.apps()
-                .deployments()
-                .inNamespace(NAMESPACE)
-                .resource(ref)
-                .patch(
-                        PatchContext.of(PatchType.JSON),
-                        "[{\"op\":\"test\",\"path\":\"/spec/replicas\",\"value\":" + from
-                                + "},{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":" + to + "}]");
-    }
-
-    private static void awaitPods(SharedIndexInformer<Pod> pods, boolean ready) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            List<Pod> now = pods.getStore().list();
-            if (ready ? !now.isEmpty() && now.stream().allMatch(ControllerSimulation::isReady) : now.isEmpty()) {
-                return;
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new IllegalStateException("mock floor: pods not " + (ready ? "ready" : "gone") + " in 30 s");
-            }
-            LockSupport.parkNanos(50_000);
         }
     }
 
