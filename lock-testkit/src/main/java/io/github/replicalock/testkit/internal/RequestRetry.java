@@ -60,6 +60,7 @@ public final class RequestRetry {
         return switch (kind) {
             case READ -> "read";
             case COMPARE_AND_SET -> "compare-and-set";
+            case QUEUE_WRITE -> "queue write";
             case WATCH -> "watch";
             case DELETE_PODS -> "delete pods";
             case EVENT -> "record event";
