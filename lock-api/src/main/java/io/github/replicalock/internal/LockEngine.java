@@ -1,5 +1,6 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockException;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockState;
@@ -13,6 +14,7 @@ import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
 import java.time.Duration;
@@ -22,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -38,6 +41,8 @@ public final class LockEngine implements AutoCloseable {
 
     private final LockSession session;
     private final ExpiryTracker expiry;
+    private final QueueJudge queueJudge = new QueueJudge();
+    private final LocalLine localLine = new LocalLine();
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
@@ -70,7 +75,7 @@ public final class LockEngine implements AutoCloseable {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
         try {
-            return LockStates.status(target, session.backend.read(target));
+            return LockStates.status(target, session.backend.read(target), session.clock.now());
         } catch (LockTargetNotFoundException e) {
             return LockStatus.unknown(target, "deployment not found", 0, 0, null, 0);
         } catch (LockTargetInvalidException e) {
@@ -91,9 +96,13 @@ public final class LockEngine implements AutoCloseable {
             long readStart = session.clock.nanoTime();
             LockRecord record = session.backend.read(target);
             long readEnd = session.clock.nanoTime();
-            Attempt attempt = attempt(target, record, readStart, readEnd);
+            Attempt attempt = tryAttempt(target, record, readStart, readEnd);
             if (!(attempt instanceof Attempt.Won won)) {
-                log.debug("{}: not acquired ({}), {}", target, attempt, LockStates.status(target, record));
+                log.debug(
+                        "{}: not acquired ({}), {}",
+                        target,
+                        attempt,
+                        LockStates.status(target, record, session.clock.now()));
                 return Optional.empty();
             }
             try (TargetObservers.Use use = session.observers.observe(target)) {
@@ -115,12 +124,23 @@ public final class LockEngine implements AutoCloseable {
             long deadline = session.clock.nanoTime() + Durations.saturatedNanos(timeout);
             // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
             try (TargetObservers.Use use = session.observers.observe(target)) {
-                Attempt.Won won = use.observer()
-                        .await(
-                                new WaitForLock(target),
-                                deadline,
-                                last -> new LockTimeoutException(target, timeout, LockStates.status(target, last)));
-                return start(won, use.observer());
+                TargetObserver observer = use.observer();
+                Function<LockRecord, LockTimeoutException> onTimeout = last ->
+                        new LockTimeoutException(target, timeout, LockStates.status(target, last, session.clock.now()));
+                if (session.options.fairness() == Fairness.BARGING) {
+                    return start(observer.await(new WaitForLock(target), deadline, onTimeout), observer);
+                }
+                FairWait wait = new FairWait(this, session, queueJudge, target, localLine);
+                Attempt.Won won;
+                try {
+                    won = observer.await(wait, deadline, onTimeout);
+                } catch (InterruptedException | RuntimeException | Error e) {
+                    wait.leave();
+                    throw e;
+                } finally {
+                    wait.endTurn(observer);
+                }
+                return start(won, observer);
             }
         } finally {
             session.leave();
@@ -139,12 +159,12 @@ public final class LockEngine implements AutoCloseable {
         @Override
         public Attempt.@Nullable Won test(LockRecord record, long readStart, long readEnd) throws InterruptedException {
             session.ensureOpen(target);
-            Attempt attempt = attempt(target, record, readStart, readEnd);
+            Attempt attempt = attempt(target, record, readStart, readEnd, null);
             if (attempt instanceof Attempt.Won won) {
                 return won;
             }
             expiresIn = ((Attempt.Declined) attempt).expiresInNanos();
-            log.debug("{}: waiting ({}), {}", target, attempt, LockStates.status(target, record));
+            log.debug("{}: waiting ({}), {}", target, attempt, LockStates.status(target, record, session.clock.now()));
             return null;
         }
 
@@ -155,17 +175,50 @@ public final class LockEngine implements AutoCloseable {
     }
 
     /**
-     * Acquires from IDLE or takes a hold over whose lease has expired, judged on what a read that
-     * ran from {@code readStart} to {@code readEnd} showed; says what it decided.
+     * A tryAcquire's attempt: under FIFO, a queue with a live entry (this instance's own included:
+     * another of its threads waits there) declines, and the write removes the entries judged dead.
      */
-    private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
+    private Attempt tryAttempt(LockTarget target, LockRecord record, long readStart, long readEnd)
+            throws InterruptedException {
+        if (session.options.fairness() == Fairness.BARGING) {
+            return attempt(target, record, readStart, readEnd, null);
+        }
+        LockStates.requireLock(target, record);
+        LockQueue queue = record.queue();
+        QueueJudge.Verdict verdict = queueJudge.judge(target, queue, null, readStart, readEnd);
+        if (!verdict.nobodyAliveAhead(queue, session.holder)) {
+            return new Attempt.Declined("waiters are queued", holdExpiresIn(target, record, readStart, readEnd));
+        }
+        String text = record.queueText();
+        FairWait.QueueChange change = queue.isEmpty() && (text == null || text.isBlank())
+                ? null
+                : new FairWait.QueueChange(text, queue.withoutAll(verdict.deadWaiters()));
+        return attempt(target, record, readStart, readEnd, change);
+    }
+
+    /** How long until the hold {@code record} shows expires on this process's clock; see {@link ExpiryTracker}. */
+    long holdExpiresIn(LockTarget target, LockRecord record, long readStart, long readEnd) {
+        return expiry.remainingNanos(target, record.fields(), readStart, readEnd);
+    }
+
+    /**
+     * Acquires from IDLE or takes a hold over whose lease has expired, judged on what a read that
+     * ran from {@code readStart} to {@code readEnd} showed; says what it decided. With a {@code
+     * queueChange}, the write also tests the queue's text and writes the queue given.
+     */
+    Attempt attempt(
+            LockTarget target,
+            LockRecord record,
+            long readStart,
+            long readEnd,
+            FairWait.@Nullable QueueChange queueChange)
             throws InterruptedException {
         LockStates.requireLock(target, record);
         LockFields observed = record.fields();
         long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
-            Attempt attempt = write(target, observed, List.of(), expiresIn);
+            Attempt attempt = write(target, observed, List.of(), expiresIn, queueChange);
             if (attempt instanceof Attempt.Won won) {
                 log.info(
                         "{}: acquired by '{}', token {}",
@@ -189,7 +242,7 @@ public final class LockEngine implements AutoCloseable {
         }
         // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
         List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();
-        Attempt attempt = write(target, observed, oldPods, expiresIn);
+        Attempt attempt = write(target, observed, oldPods, expiresIn, queueChange);
         if (attempt instanceof Attempt.Won won) {
             String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
             long token = won.fields().token();
@@ -207,21 +260,29 @@ public final class LockEngine implements AutoCloseable {
         return held.stream().anyMatch(l -> l.target().equals(target));
     }
 
-    private Attempt write(LockTarget target, LockFields observed, List<String> oldPods, long expiresIn)
+    private Attempt write(
+            LockTarget target,
+            LockFields observed,
+            List<String> oldPods,
+            long expiresIn,
+            FairWait.@Nullable QueueChange queueChange)
             throws InterruptedException {
         LockFields desired = observed.heldBy(
                 session.holder, observed.token() + 1, session.clock.now(), session.options.leaseDuration());
         long sentAt = session.clock.nanoTime();
         boolean applied;
         try {
-            applied = session.backend.compareAndSet(target, observed, desired);
+            applied = queueChange == null
+                    ? session.backend.compareAndSet(target, observed, desired)
+                    : session.backend.compareAndSet(
+                            target, observed, queueChange.expectedText(), desired, queueChange.desired());
         } catch (InterruptedException | RuntimeException e) {
             // The write may have reached the store before the failure: undo it if it did.
             undoUncertainWrite(target, desired, e);
             throw e;
         }
         if (!applied) {
-            return new Attempt.Declined("another contender's write won", expiresIn);
+            return new Attempt.Declined("another contender's write won", expiresIn, true);
         }
         expiry.forget(target);
         return new Attempt.Won(target, desired, sentAt, oldPods);

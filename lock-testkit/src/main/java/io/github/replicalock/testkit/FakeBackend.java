@@ -170,10 +170,13 @@ public final class FakeBackend implements LockBackend {
                     if (!maybeApplied.get()) {
                         return false;
                     }
-                    // Our own lost write, found by the retry, counts (LockBackend#compareAndSetQueue).
+                    // Our own lost write, found by the retry, counts (LockBackend#compareAndSetQueue). An
+                    // acquisition is known by its hold (our holder, a new token): the queue may have
+                    // changed again since, by another waiter's renewal.
                     LockRecord now = store.read(target);
-                    return desiredQueue.text().equals(now.queueText())
-                            && (desired == null || now.fields().sameLockAs(desired));
+                    return desired != null
+                            ? now.fields().sameLockAs(desired)
+                            : desiredQueue.text().equals(now.queueText());
                 }
                 if (conflicts + 1 >= MAX_CONFLICTS) {
                     throw new LockBackendUnavailableException(

@@ -162,8 +162,12 @@ public final class ConditionalWrite {
             }
             ObservedLock fresh = reads.seen(target, reads.get(target));
             if (!queueMatches(target, fresh, expected, expectedQueueText)) {
-                // Our own earlier attempt may have landed before its answer was lost.
-                return maybeApplied.get() && queueMatches(target, fresh, desired, desiredQueue.text());
+                // Our own earlier attempt may have landed before its answer was lost. An acquisition
+                // is known by its hold (our holder, a new token): the queue may have changed since.
+                return maybeApplied.get()
+                        && (desired != null
+                                ? matches(target, fresh, desired)
+                                : queueMatches(target, fresh, null, desiredQueue.text()));
             }
             if (round + 1 >= MAX_REBUILDS) {
                 throw new LockBackendUnavailableException(
