@@ -6,7 +6,9 @@ import io.github.replicalock.spi.LockClock;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -103,6 +105,7 @@ public final class ReplicaLocks implements AutoCloseable {
         private LockOptions options = LockOptions.defaults();
         private @Nullable LockClock clock;
         private boolean shutdownHook = true;
+        private final List<LockListener> listeners = new ArrayList<>();
 
         private Builder() {}
 
@@ -139,6 +142,22 @@ public final class ReplicaLocks implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adds a listener that hears acquisitions, releases, takeovers, losses, renewal failures,
+         * ready timeouts and queue lengths of this instance's locks, such as {@code lock-micrometer}'s
+         * {@code ReplicaLockMetrics.listener()}; may be called more than once.
+         *
+         * <pre>{@code
+         * ReplicaLockMetrics metrics = new ReplicaLockMetrics();
+         * metrics.bindTo(registry);
+         * ReplicaLocks locks = ReplicaLocks.builder().backend(backend).listener(metrics.listener()).build();
+         * }</pre>
+         */
+        public Builder listener(LockListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
         /** Whether a JVM shutdown hook releases held locks; default true. */
         public Builder shutdownHook(boolean enabled) {
             this.shutdownHook = enabled;
@@ -157,7 +176,7 @@ public final class ReplicaLocks implements AutoCloseable {
             }
             String identity = holder != null ? holder : defaultHolder();
             LockClock time = clock != null ? clock : chosen.clock();
-            return new ReplicaLocks(new LockEngine(chosen, time, identity, options, shutdownHook));
+            return new ReplicaLocks(new LockEngine(chosen, time, identity, options, shutdownHook, listeners));
         }
 
         private static String defaultHolder() {

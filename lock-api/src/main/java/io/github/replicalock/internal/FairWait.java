@@ -60,6 +60,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         LockStates.requireLock(target, record);
         String me = session.holder;
         LockQueue queue = record.queue();
+        session.listeners.queueObserved(target, queue.size());
         QueueJudge.Verdict verdict = judge.judge(target, queue, me, readStart, readEnd);
         long holdExpiresIn = engine.holdExpiresIn(target, record, readStart, readEnd);
         boolean listed = queue.contains(me);

@@ -49,6 +49,11 @@ final class HeldReplicaLock implements ReplicaLock {
     private final LockSession session;
     private final LockTarget target;
     private final long token;
+    /** When the write that took the lock was sent; listeners time the hold from it. */
+    private final long acquiredAtNanos;
+    /** Set once the start returned the lock to its caller. */
+    private volatile boolean started;
+
     private final Duration lease;
     private final Renewal renewal;
     private final Consumer<HeldReplicaLock> onEnded;
@@ -79,6 +84,7 @@ final class HeldReplicaLock implements ReplicaLock {
         this.target = target;
         this.fields = fields;
         this.lastConfirmedNanos = confirmedNanos;
+        this.acquiredAtNanos = confirmedNanos;
         this.lease = Objects.requireNonNull(fields.lease(), "lease");
         this.token = fields.token();
         this.onEnded = onEnded;
@@ -135,6 +141,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 markLost(LockStates.whyChanged(now));
                 throwIfLost();
             });
+            started = true;
             return this;
         } catch (InterruptedException | RuntimeException e) {
             release(Release.ROLLBACK, e);
@@ -220,6 +227,7 @@ final class HeldReplicaLock implements ReplicaLock {
         renewal.stop();
         onEnded.accept(this);
         log.warn("{}", exception.getMessage());
+        session.listeners.lost(target, exception, heldFor());
         // isHeld() can get here from any thread, even after ReplicaLocks.close() closed the backend.
         if (session.tryEnter()) {
             try {
@@ -374,6 +382,10 @@ final class HeldReplicaLock implements ReplicaLock {
                 loss.forgetListeners();
             }
             log.info("{}: released by '{}', token {}", target, session.holder, token);
+            if (started) {
+                // A rollback of a failed start is no release the caller made: onReadyTimeout tells it.
+                session.listeners.released(target, token, heldFor());
+            }
             session.backend.recordEvent(
                     target, "Released", "lock released by '" + session.holder + "' with token " + token);
             if (waitForGone) {
@@ -382,6 +394,11 @@ final class HeldReplicaLock implements ReplicaLock {
         } finally {
             session.leave();
         }
+    }
+
+    /** From the write that took the lock until now: what the listeners are told it was held for. */
+    private Duration heldFor() {
+        return Duration.ofNanos(Math.max(0, session.clock.nanoTime() - acquiredAtNanos));
     }
 
     @Override

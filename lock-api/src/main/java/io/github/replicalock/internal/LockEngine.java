@@ -2,6 +2,7 @@ package io.github.replicalock.internal;
 
 import io.github.replicalock.Fairness;
 import io.github.replicalock.LockException;
+import io.github.replicalock.LockListener;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
@@ -10,6 +11,7 @@ import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.LocksClosedException;
+import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
@@ -46,12 +48,19 @@ public final class LockEngine implements AutoCloseable {
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
-    public LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
+    public LockEngine(
+            LockBackend backend,
+            LockClock clock,
+            String holder,
+            LockOptions options,
+            boolean shutdownHook,
+            List<LockListener> listeners) {
         this.session = new LockSession(
                 Objects.requireNonNull(backend, "backend"),
                 Objects.requireNonNull(clock, "clock"),
                 Objects.requireNonNull(options, "options"),
-                Objects.requireNonNull(holder, "holder"));
+                Objects.requireNonNull(holder, "holder"),
+                listeners);
         this.expiry = new ExpiryTracker(options);
         if (shutdownHook) {
             // CI cancelling a build sends SIGTERM: give the lock back rather than make the next build wait a lease.
@@ -94,6 +103,7 @@ public final class LockEngine implements AutoCloseable {
         try {
             session.ensureOpen(target);
             long readStart = session.clock.nanoTime();
+            long calledAt = readStart;
             LockRecord record = session.backend.read(target);
             long readEnd = session.clock.nanoTime();
             Attempt attempt = tryAttempt(target, record, readStart, readEnd);
@@ -106,7 +116,7 @@ public final class LockEngine implements AutoCloseable {
                 return Optional.empty();
             }
             try (TargetObservers.Use use = session.observers.observe(target)) {
-                return Optional.of(start(won, use.observer()));
+                return Optional.of(start(won, use.observer(), calledAt));
             }
         } finally {
             session.leave();
@@ -121,14 +131,15 @@ public final class LockEngine implements AutoCloseable {
         }
         enterBackend(target);
         try {
-            long deadline = session.clock.nanoTime() + Durations.saturatedNanos(timeout);
+            long calledAt = session.clock.nanoTime();
+            long deadline = calledAt + Durations.saturatedNanos(timeout);
             // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
             try (TargetObservers.Use use = session.observers.observe(target)) {
                 TargetObserver observer = use.observer();
                 Function<LockRecord, LockTimeoutException> onTimeout = last ->
                         new LockTimeoutException(target, timeout, LockStates.status(target, last, session.clock.now()));
                 if (session.options.fairness() == Fairness.BARGING) {
-                    return start(observer.await(new WaitForLock(target), deadline, onTimeout), observer);
+                    return start(observer.await(new WaitForLock(target), deadline, onTimeout), observer, calledAt);
                 }
                 FairWait wait = new FairWait(this, session, queueJudge, target, localLine);
                 Attempt.Won won;
@@ -140,7 +151,7 @@ public final class LockEngine implements AutoCloseable {
                 } finally {
                     wait.endTurn(observer);
                 }
-                return start(won, observer);
+                return start(won, observer, calledAt);
             }
         } finally {
             session.leave();
@@ -185,6 +196,7 @@ public final class LockEngine implements AutoCloseable {
         }
         LockStates.requireLock(target, record);
         LockQueue queue = record.queue();
+        session.listeners.queueObserved(target, queue.size());
         QueueJudge.Verdict verdict = queueJudge.judge(target, queue, null, readStart, readEnd);
         if (!verdict.nobodyAliveAhead(queue, session.holder)) {
             return new Attempt.Declined("waiters are queued", holdExpiresIn(target, record, readStart, readEnd));
@@ -247,6 +259,7 @@ public final class LockEngine implements AutoCloseable {
             String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
             long token = won.fields().token();
             log.info("{}: taken over by '{}' from {}, token {}", target, session.holder, previous, token);
+            session.listeners.takeover(target, observed.holder(), token);
             session.backend.recordEvent(
                     target,
                     "TakenOver",
@@ -302,14 +315,25 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
-    /** Turns a won attempt into a held lock with a Ready builder pod, or gives it back and throws. */
-    private ReplicaLock start(Attempt.Won won, TargetObserver observer) throws InterruptedException {
+    /**
+     * Turns a won attempt into a held lock with a Ready builder pod, or gives it back and throws;
+     * tells the listeners, timing from {@code calledAt}, the start of the caller's acquisition.
+     */
+    private ReplicaLock start(Attempt.Won won, TargetObserver observer, long calledAt) throws InterruptedException {
         HeldReplicaLock lock =
                 new HeldReplicaLock(session, won.target(), won.fields(), won.sentAtNanos(), held::remove);
         held.add(lock);
         // close() may have taken its snapshot of held locks before this one joined it: the start's
         // first check of the session then gives it back.
-        return lock.start(observer, Set.copyOf(won.oldPods()));
+        try {
+            lock.start(observer, Set.copyOf(won.oldPods()));
+        } catch (PodNotReadyException e) {
+            session.listeners.readyTimeout(won.target(), e, Duration.ofNanos(session.clock.nanoTime() - calledAt));
+            throw e;
+        }
+        session.listeners.acquired(
+                won.target(), won.fields().token(), Duration.ofNanos(session.clock.nanoTime() - calledAt));
+        return lock;
     }
 
     /** Registers a use of the backend, or throws if close() has closed it. */

@@ -1,5 +1,6 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.LockException;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.spi.LockClock.Cancellable;
 import io.github.replicalock.spi.LockFields;
@@ -134,6 +135,9 @@ final class Renewal {
             retryOrAwaitLeaseEnd();
         } catch (RuntimeException e) {
             log.debug("{}: renewal failed, retrying: {}", lock.target(), e.toString());
+            if (e instanceof LockException failure) {
+                session.listeners.renewalFailed(lock.target(), current.token(), failure);
+            }
             retryOrAwaitLeaseEnd();
         } finally {
             end();
