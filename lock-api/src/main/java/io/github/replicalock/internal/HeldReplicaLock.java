@@ -200,18 +200,6 @@ final class HeldReplicaLock implements ReplicaLock {
         return lease;
     }
 
-    /** Why a conditional write of ours failed, from a fresh read. */
-    String whyLost() {
-        try {
-            return LockStates.whyChanged(session.backend.read(target).fields());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "the lock fields changed";
-        } catch (LockException e) {
-            return "the lock fields changed (" + e.getMessage() + ")";
-        }
-    }
-
     /** HELD or RELEASING becomes LOST: renewal stops, the event is recorded, listeners run. */
     void markLost(String why) {
         LockLostException exception;
@@ -374,7 +362,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 throw e;
             }
             if (!applied) {
-                markLost(whyLost());
+                markLost(LockStates.whyLost(session, target));
                 throwIfLost();
             }
             synchronized (this) {

@@ -1,5 +1,6 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.LockException;
 import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
@@ -101,6 +102,18 @@ final class LockStates {
                     + record.fields().replicas() + ")";
         }
         return candidates.stream().map(p -> p.name() + ": " + p.detail()).collect(Collectors.joining("; "));
+    }
+
+    /** Why a conditional write of ours on {@code target} failed, from a fresh read. */
+    static String whyLost(LockSession session, LockTarget target) {
+        try {
+            return whyChanged(session.backend.read(target).fields());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "the lock fields changed";
+        } catch (LockException e) {
+            return "the lock fields changed (" + e.getMessage() + ")";
+        }
     }
 
     /** Why the lock is no longer ours, from the fields the store now shows. */
