@@ -22,10 +22,9 @@ import org.jspecify.annotations.Nullable;
  * };
  * }</pre>
  *
- * <p><b>Not called yet.</b> This version of the engine does not call listeners, and {@link
- * ReplicaLocks} has no way to register one; the engine that queues waiters fairly (see {@code
- * docs/lock-protocol.md} section 10) calls them. The calls it makes are specified here so that
- * implementations, such as the Micrometer one, can be written and tested against them now.
+ * <p><b>Registration.</b> {@code ReplicaLocks.builder().listener(audit)}; several may be added.
+ * {@link #onQueueObserved} is called on the reads of waiting {@code Fairness.FIFO} acquisitions and
+ * of {@code tryAcquire}.
  *
  * <p><b>Contract.</b> Methods are called on the engine's threads: the acquiring or releasing caller's
  * thread for {@link #onAcquired}, {@link #onTakeover}, {@link #onReleased} and {@link

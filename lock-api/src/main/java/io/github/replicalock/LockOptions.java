@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
  *         .leaseDuration(Duration.ofSeconds(30))   // renewed every 10 s
  *         .readyTimeout(Duration.ofMinutes(2))     // as kubectl wait --timeout=120s
  *         .releaseTimeout(Duration.ofMinutes(1))
+ *         .fairness(Fairness.FIFO)                 // the default: first come, first served
  *         .build();
  * }</pre>
  */
@@ -29,6 +30,7 @@ public final class LockOptions {
     private final Duration takeoverGrace;
     private final @Nullable Duration foreignLease;
     private final Duration fallbackPollInterval;
+    private final Fairness fairness;
 
     private LockOptions(Builder b) {
         this.leaseDuration = b.leaseDuration;
@@ -39,9 +41,13 @@ public final class LockOptions {
         this.takeoverGrace = b.takeoverGrace;
         this.foreignLease = b.foreignLease;
         this.fallbackPollInterval = b.fallbackPollInterval;
+        this.fairness = b.fairness;
     }
 
-    /** Lease 30 s, renewal every 10 s, ready timeout 120 s, release timeout 60 s, grace 5 s. */
+    /**
+     * Lease 30 s, renewal every 10 s, ready timeout 120 s, release timeout 60 s, grace 5 s, {@link
+     * Fairness#FIFO}.
+     */
     public static LockOptions defaults() {
         return DEFAULTS;
     }
@@ -59,6 +65,7 @@ public final class LockOptions {
         b.takeoverGrace = takeoverGrace;
         b.foreignLease = foreignLease;
         b.fallbackPollInterval = fallbackPollInterval;
+        b.fairness = fairness;
         return b;
     }
 
@@ -103,6 +110,11 @@ public final class LockOptions {
         return fallbackPollInterval;
     }
 
+    /** Who gets the lock when it comes free while several wait; see {@link Fairness}. */
+    public Fairness fairness() {
+        return fairness;
+    }
+
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof LockOptions other
@@ -112,7 +124,8 @@ public final class LockOptions {
                 && releaseTimeout.equals(other.releaseTimeout)
                 && takeoverGrace.equals(other.takeoverGrace)
                 && Objects.equals(foreignLease, other.foreignLease)
-                && fallbackPollInterval.equals(other.fallbackPollInterval);
+                && fallbackPollInterval.equals(other.fallbackPollInterval)
+                && fairness == other.fairness;
     }
 
     @Override
@@ -124,7 +137,8 @@ public final class LockOptions {
                 releaseTimeout,
                 takeoverGrace,
                 foreignLease,
-                fallbackPollInterval);
+                fallbackPollInterval,
+                fairness);
     }
 
     @Override
@@ -132,7 +146,7 @@ public final class LockOptions {
         return "LockOptions{lease=" + leaseDuration + ", renewInterval=" + renewInterval() + ", readyTimeout="
                 + readyTimeout + ", releaseTimeout=" + releaseTimeout + ", takeoverGrace=" + takeoverGrace
                 + ", foreignLease=" + (foreignLease == null ? "never" : foreignLease) + ", fallbackPoll="
-                + fallbackPollInterval + "}";
+                + fallbackPollInterval + ", fairness=" + fairness + "}";
     }
 
     /** Builds {@link LockOptions}; starts from the defaults. */
@@ -144,6 +158,7 @@ public final class LockOptions {
         private Duration takeoverGrace = Duration.ofSeconds(5);
         private @Nullable Duration foreignLease;
         private Duration fallbackPollInterval = Duration.ofSeconds(5);
+        private Fairness fairness = Fairness.FIFO;
 
         private Builder() {}
 
@@ -186,6 +201,16 @@ public final class LockOptions {
         /** Default 5 s. */
         public Builder fallbackPollInterval(Duration fallbackPollInterval) {
             this.fallbackPollInterval = positive("fallbackPollInterval", fallbackPollInterval);
+            return this;
+        }
+
+        /**
+         * Default {@link Fairness#FIFO}: waiters queue on the Deployment and acquire in arrival
+         * order. {@link Fairness#BARGING} is the behaviour before the queue: the first write after a
+         * release wins.
+         */
+        public Builder fairness(Fairness fairness) {
+            this.fairness = Objects.requireNonNull(fairness, "fairness must not be null");
             return this;
         }
 

@@ -3,6 +3,7 @@ package io.github.replicalock;
 import io.github.replicalock.internal.StatusAccess;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -15,9 +16,28 @@ import org.jspecify.annotations.Nullable;
  * LockStatus status = locks.status(target);
  * System.out.println(status.readyReplicas() + "/" + status.desiredReplicas() + " " + status.state()
  *         + " held by " + status.holder().orElse("nobody") + " token " + status.fencingToken());
+ * for (LockStatus.Waiter waiter : status.waiters()) {
+ *     System.out.println("  waiting: " + waiter.identity() + " for " + waiter.waited().toSeconds() + " s");
+ * }
  * }</pre>
  */
 public final class LockStatus {
+    /**
+     * One waiter of the fair queue (docs/lock-protocol.md section 10), head first in {@link
+     * #waiters()}.
+     *
+     * @param identity the waiter's holder identity
+     * @param enqueued when it joined the queue, by its own wall clock
+     * @param waited how long it has waited, by the reader's wall clock; zero if that clock is behind
+     */
+    public record Waiter(String identity, Instant enqueued, Duration waited) {
+        public Waiter {
+            Objects.requireNonNull(identity, "identity");
+            Objects.requireNonNull(enqueued, "enqueued");
+            Objects.requireNonNull(waited, "waited");
+        }
+    }
+
     private final LockTarget target;
     private final LockState state;
     private final int desiredReplicas;
@@ -28,6 +48,7 @@ public final class LockStatus {
     private final @Nullable Instant renewed;
     private final @Nullable Duration lease;
     private final @Nullable String reason;
+    private final List<Waiter> waiters;
 
     private LockStatus(
             LockTarget target,
@@ -39,7 +60,8 @@ public final class LockStatus {
             @Nullable Instant acquired,
             @Nullable Instant renewed,
             @Nullable Duration lease,
-            @Nullable String reason) {
+            @Nullable String reason,
+            List<Waiter> waiters) {
         this.target = Objects.requireNonNull(target, "target");
         this.state = Objects.requireNonNull(state, "state");
         this.desiredReplicas = desiredReplicas;
@@ -50,6 +72,7 @@ public final class LockStatus {
         this.renewed = renewed;
         this.lease = lease;
         this.reason = reason;
+        this.waiters = List.copyOf(waiters);
     }
 
     static {
@@ -66,9 +89,20 @@ public final class LockStatus {
             long fencingToken,
             @Nullable Instant acquired,
             @Nullable Instant renewed,
-            @Nullable Duration lease) {
+            @Nullable Duration lease,
+            List<Waiter> waiters) {
         return new LockStatus(
-                target, state, desiredReplicas, readyReplicas, holder, fencingToken, acquired, renewed, lease, null);
+                target,
+                state,
+                desiredReplicas,
+                readyReplicas,
+                holder,
+                fencingToken,
+                acquired,
+                renewed,
+                lease,
+                null,
+                waiters);
     }
 
     /** An {@link LockState#UNKNOWN} status with the reason, and whatever numbers were seen. */
@@ -89,7 +123,8 @@ public final class LockStatus {
                 null,
                 null,
                 null,
-                Objects.requireNonNull(reason, "reason"));
+                Objects.requireNonNull(reason, "reason"),
+                List.of());
     }
 
     public LockTarget target() {
@@ -142,6 +177,14 @@ public final class LockStatus {
         return Optional.ofNullable(reason);
     }
 
+    /**
+     * The queue of waiters, head first: who waits for the lock under {@code Fairness.FIFO}, and for
+     * how long. Empty when nobody is queued (and for {@code UNKNOWN} states).
+     */
+    public List<Waiter> waiters() {
+        return waiters;
+    }
+
     /** kubectl's READY column, such as {@code 0/1}. */
     public String ready() {
         return readyReplicas + "/" + desiredReplicas;
@@ -159,7 +202,8 @@ public final class LockStatus {
                 && Objects.equals(acquired, s.acquired)
                 && Objects.equals(renewed, s.renewed)
                 && Objects.equals(lease, s.lease)
-                && Objects.equals(reason, s.reason);
+                && Objects.equals(reason, s.reason)
+                && waiters.equals(s.waiters);
     }
 
     @Override
@@ -179,6 +223,9 @@ public final class LockStatus {
             s.append(" holder=").append(holder);
         }
         s.append(" token=").append(fencingToken);
+        if (!waiters.isEmpty()) {
+            s.append(" waiters=").append(waiters.size());
+        }
         if (reason != null) {
             s.append(" (").append(reason).append(')');
         }

@@ -6,7 +6,9 @@ import io.github.replicalock.spi.LockClock;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -103,6 +105,7 @@ public final class ReplicaLocks implements AutoCloseable {
         private LockOptions options = LockOptions.defaults();
         private @Nullable LockClock clock;
         private boolean shutdownHook = true;
+        private final List<LockListener> listeners = new ArrayList<>();
 
         private Builder() {}
 
@@ -147,6 +150,22 @@ public final class ReplicaLocks implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adds a listener that hears acquisitions, releases, takeovers, losses, renewal failures,
+         * ready timeouts and queue lengths of this instance's locks, such as {@code lock-micrometer}'s
+         * {@code ReplicaLockMetrics.listener()}; may be called more than once.
+         *
+         * <pre>{@code
+         * ReplicaLockMetrics metrics = new ReplicaLockMetrics();
+         * metrics.bindTo(registry);
+         * ReplicaLocks locks = ReplicaLocks.builder().backend(backend).listener(metrics.listener()).build();
+         * }</pre>
+         */
+        public Builder listener(LockListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
         /** Whether a JVM shutdown hook releases held locks; default true. */
         public Builder shutdownHook(boolean enabled) {
             this.shutdownHook = enabled;
@@ -165,7 +184,7 @@ public final class ReplicaLocks implements AutoCloseable {
             }
             String identity = holder != null ? holder : defaultHolder();
             LockClock time = clock != null ? clock : LockClock.system();
-            return new ReplicaLocks(Engine.open(chosen, time, identity, options, shutdownHook));
+            return new ReplicaLocks(Engine.open(chosen, time, identity, options, shutdownHook, listeners));
         }
 
         private static String defaultHolder() {

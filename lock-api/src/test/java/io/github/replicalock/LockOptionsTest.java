@@ -27,6 +27,20 @@ class LockOptionsTest {
         assertThat(options.readyTimeout()).isEqualTo(Duration.ofMinutes(2));
         assertThat(options.releaseTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(options.foreignLease()).isEmpty();
+        assertThat(options.fairness()).isEqualTo(Fairness.FIFO);
+    }
+
+    @Test
+    void fairnessIsSetRoundTripsAndShows() {
+        LockOptions barging = LockOptions.builder().fairness(Fairness.BARGING).build();
+
+        assertThat(barging.fairness()).isEqualTo(Fairness.BARGING);
+        assertThat(barging.toBuilder().build()).isEqualTo(barging);
+        assertThat(barging.toString()).contains("fairness=BARGING");
+        assertThat(LockOptions.defaults().toString()).contains("fairness=FIFO");
+        assertThatThrownBy(() -> LockOptions.builder().fairness(null))
+                .isInstanceOf(NullPointerException.class)
+                .hasMessage("fairness must not be null");
     }
 
     @Test
@@ -51,6 +65,7 @@ class LockOptionsTest {
                 .takeoverGrace(Duration.ofSeconds(2))
                 .foreignLease(Duration.ofMinutes(30))
                 .fallbackPollInterval(Duration.ofSeconds(3))
+                .fairness(Fairness.BARGING)
                 .build();
 
         assertThat(options.toBuilder().build()).isEqualTo(options).hasSameHashCodeAs(options);
@@ -69,7 +84,8 @@ class LockOptionsTest {
                 Arguments.of("releaseTimeout", (Variant) b -> b.releaseTimeout(Duration.ofSeconds(61))),
                 Arguments.of("takeoverGrace", (Variant) b -> b.takeoverGrace(Duration.ofSeconds(6))),
                 Arguments.of("foreignLease", (Variant) b -> b.foreignLease(Duration.ofMinutes(30))),
-                Arguments.of("fallbackPollInterval", (Variant) b -> b.fallbackPollInterval(Duration.ofSeconds(6))));
+                Arguments.of("fallbackPollInterval", (Variant) b -> b.fallbackPollInterval(Duration.ofSeconds(6))),
+                Arguments.of("fairness", (Variant) b -> b.fairness(Fairness.BARGING)));
     }
 
     interface Variant {

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -255,13 +256,24 @@ public final class BuildOrchestrator {
             if (previous != null
                     && now.ready().equals(previous.ready())
                     && now.state() == previous.state()
-                    && now.fencingToken() == previous.fencingToken()) {
+                    && now.fencingToken() == previous.fencingToken()
+                    && waiting(now).equals(waiting(previous))) {
                 return;
             }
             last = now;
             say(String.format(
-                    "  $ kubectl get deployment %s   READY %s   %-9s holder=%s token=%d",
-                    target.name(), now.ready(), now.state(), now.holder().orElse("-"), now.fencingToken()));
+                    "  $ kubectl get deployment %s   READY %s   %-9s holder=%s token=%d queue=%s",
+                    target.name(),
+                    now.ready(),
+                    now.state(),
+                    now.holder().orElse("-"),
+                    now.fencingToken(),
+                    waiting(now)));
+        }
+
+        /** The fair queue, head first: who waits next, as {@code kubectl get -o jsonpath} shows it. */
+        private static List<String> waiting(LockStatus status) {
+            return status.waiters().stream().map(LockStatus.Waiter::identity).toList();
         }
 
         @Override

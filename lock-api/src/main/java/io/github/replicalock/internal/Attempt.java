@@ -19,9 +19,14 @@ sealed interface Attempt {
 
     /**
      * Not taken: {@code why} (held, releasing, a lost race), and how long until the hold seen would
-     * expire ({@link ExpiryTracker#NEVER} if it never does, at most 0 if it has).
+     * expire ({@link ExpiryTracker#NEVER} if it never does, at most 0 if it has), and whether a
+     * write was sent and lost (the record it was judged on is stale).
      */
-    record Declined(String why, long expiresInNanos) implements Attempt {
+    record Declined(String why, long expiresInNanos, boolean wrote) implements Attempt {
+        Declined(String why, long expiresInNanos) {
+            this(why, expiresInNanos, false);
+        }
+
         @Override
         public String toString() {
             return why;

@@ -1,5 +1,6 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.LockListener;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
@@ -8,6 +9,7 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -19,7 +21,7 @@ import java.util.Optional;
  *
  * <pre>{@code
  * // in ReplicaLocks.Builder.build():
- * Engine engine = Engine.open(backend, clock, holder, options, shutdownHook);
+ * Engine engine = Engine.open(backend, clock, holder, options, shutdownHook, listeners);
  * }</pre>
  */
 public interface Engine extends AutoCloseable {
@@ -28,14 +30,20 @@ public interface Engine extends AutoCloseable {
      *
      * @throws IllegalCallerException unless called by {@code ReplicaLocks} or its builder
      */
-    static Engine open(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
+    static Engine open(
+            LockBackend backend,
+            LockClock clock,
+            String holder,
+            LockOptions options,
+            boolean shutdownHook,
+            List<LockListener> listeners) {
         Class<?> caller = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE)
                 .getCallerClass();
         if (caller.getNestHost() != ReplicaLocks.class) {
             throw new IllegalCallerException(
                     "the lock engine is opened by ReplicaLocks.builder().build(), not by " + caller.getName());
         }
-        return new LockEngine(backend, clock, holder, options, shutdownHook);
+        return new LockEngine(backend, clock, holder, options, shutdownHook, List.copyOf(listeners));
     }
 
     String holder();

@@ -50,6 +50,11 @@ final class HeldReplicaLock implements ReplicaLock {
     private final LockSession session;
     private final LockTarget target;
     private final long token;
+    /** When the write that took the lock was sent; listeners time the hold from it. */
+    private final long acquiredAtNanos;
+    /** Set once the start returned the lock to its caller. */
+    private volatile boolean started;
+
     private final Duration lease;
     private final Renewal renewal;
     private final Consumer<HeldReplicaLock> onEnded;
@@ -80,6 +85,7 @@ final class HeldReplicaLock implements ReplicaLock {
         this.target = target;
         this.fields = fields;
         this.lastConfirmedNanos = confirmedNanos;
+        this.acquiredAtNanos = confirmedNanos;
         this.lease = Objects.requireNonNull(fields.lease(), "lease");
         this.token = fields.token();
         this.onEnded = onEnded;
@@ -136,6 +142,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 markLost(LockStates.whyChanged(now));
                 throwIfLost();
             });
+            started = true;
             return this;
         } catch (InterruptedException | RuntimeException e) {
             release(Release.ROLLBACK, e);
@@ -194,18 +201,6 @@ final class HeldReplicaLock implements ReplicaLock {
         return lease;
     }
 
-    /** Why a conditional write of ours failed, from a fresh read. */
-    String whyLost() {
-        try {
-            return LockStates.whyChanged(session.backend.read(target).fields());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "the lock fields changed";
-        } catch (LockException e) {
-            return "the lock fields changed (" + e.getMessage() + ")";
-        }
-    }
-
     /** HELD or RELEASING becomes LOST: renewal stops, the event is recorded, listeners run. */
     void markLost(String why) {
         LockLostException exception;
@@ -221,6 +216,7 @@ final class HeldReplicaLock implements ReplicaLock {
         renewal.stop();
         onEnded.accept(this);
         log.warn("{}", exception.getMessage());
+        session.listeners.lost(target, exception, heldFor());
         // isHeld() can get here from any thread, even after ReplicaLocks.close() closed the backend.
         if (session.tryEnter()) {
             try {
@@ -368,7 +364,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 throw e;
             }
             if (!applied) {
-                markLost(whyLost());
+                markLost(LockStates.whyLost(session, target));
                 throwIfLost();
             }
             synchronized (this) {
@@ -376,6 +372,10 @@ final class HeldReplicaLock implements ReplicaLock {
                 loss.forgetListeners();
             }
             log.info("{}: released by '{}', token {}", target, session.holder, token);
+            if (started) {
+                // A rollback of a failed start is no release the caller made: onReadyTimeout tells it.
+                session.listeners.released(target, token, heldFor());
+            }
             session.backend.recordEvent(
                     target,
                     new LockEvent(
@@ -386,6 +386,11 @@ final class HeldReplicaLock implements ReplicaLock {
         } finally {
             session.leave();
         }
+    }
+
+    /** From the write that took the lock until now: what the listeners are told it was held for. */
+    private Duration heldFor() {
+        return Duration.ofNanos(Math.max(0, session.clock.nanoTime() - acquiredAtNanos));
     }
 
     @Override

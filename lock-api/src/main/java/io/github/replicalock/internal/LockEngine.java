@@ -1,6 +1,8 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockException;
+import io.github.replicalock.LockListener;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
@@ -9,11 +11,13 @@ import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.LocksClosedException;
+import io.github.replicalock.PodNotReadyException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
 import java.time.Duration;
@@ -23,6 +27,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -39,15 +44,24 @@ final class LockEngine implements Engine {
 
     private final LockSession session;
     private final ExpiryTracker expiry;
+    private final QueueJudge queueJudge = new QueueJudge();
+    private final LocalLine localLine = new LocalLine();
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
-    LockEngine(LockBackend backend, LockClock clock, String holder, LockOptions options, boolean shutdownHook) {
+    LockEngine(
+            LockBackend backend,
+            LockClock clock,
+            String holder,
+            LockOptions options,
+            boolean shutdownHook,
+            List<LockListener> listeners) {
         this.session = new LockSession(
                 Objects.requireNonNull(backend, "backend"),
                 Objects.requireNonNull(clock, "clock"),
                 Objects.requireNonNull(options, "options"),
-                Objects.requireNonNull(holder, "holder"));
+                Objects.requireNonNull(holder, "holder"),
+                listeners);
         this.expiry = new ExpiryTracker(options);
         if (shutdownHook) {
             // CI cancelling a build sends SIGTERM: give the lock back rather than make the next build wait a lease.
@@ -74,7 +88,7 @@ final class LockEngine implements Engine {
         Objects.requireNonNull(target, "target must not be null");
         enterBackend(target);
         try {
-            return LockStates.status(target, session.backend.read(target));
+            return LockStates.status(target, session.backend.read(target), session.clock.now());
         } catch (LockTargetNotFoundException e) {
             return LockStatus.unknown(target, "deployment not found", 0, 0, null, 0);
         } catch (LockTargetInvalidException e) {
@@ -94,15 +108,20 @@ final class LockEngine implements Engine {
         try {
             session.ensureOpen(target);
             long readStart = session.clock.nanoTime();
+            long calledAt = readStart;
             LockRecord record = session.backend.read(target);
             long readEnd = session.clock.nanoTime();
-            Attempt attempt = attempt(target, record, readStart, readEnd);
+            Attempt attempt = tryAttempt(target, record, readStart, readEnd);
             if (!(attempt instanceof Attempt.Won won)) {
-                log.debug("{}: not acquired ({}), {}", target, attempt, LockStates.status(target, record));
+                log.debug(
+                        "{}: not acquired ({}), {}",
+                        target,
+                        attempt,
+                        LockStates.status(target, record, session.clock.now()));
                 return Optional.empty();
             }
             try (TargetObservers.Use use = session.observers.observe(target)) {
-                return Optional.of(start(won, use.observer()));
+                return Optional.of(start(won, use.observer(), calledAt));
             }
         } finally {
             session.leave();
@@ -118,15 +137,27 @@ final class LockEngine implements Engine {
         }
         enterBackend(target);
         try {
-            long deadline = session.clock.nanoTime() + Durations.saturatedNanos(timeout);
+            long calledAt = session.clock.nanoTime();
+            long deadline = calledAt + Durations.saturatedNanos(timeout);
             // One watch for the whole acquisition: waiting for the lock, then for the Ready pod.
             try (TargetObservers.Use use = session.observers.observe(target)) {
-                Attempt.Won won = use.observer()
-                        .await(
-                                new WaitForLock(target),
-                                deadline,
-                                last -> new LockTimeoutException(target, timeout, LockStates.status(target, last)));
-                return start(won, use.observer());
+                TargetObserver observer = use.observer();
+                Function<LockRecord, LockTimeoutException> onTimeout = last ->
+                        new LockTimeoutException(target, timeout, LockStates.status(target, last, session.clock.now()));
+                if (session.options.fairness() == Fairness.BARGING) {
+                    return start(observer.await(new WaitForLock(target), deadline, onTimeout), observer, calledAt);
+                }
+                FairWait wait = new FairWait(this, session, queueJudge, target, localLine);
+                Attempt.Won won;
+                try {
+                    won = observer.await(wait, deadline, onTimeout);
+                } catch (InterruptedException | RuntimeException | Error e) {
+                    wait.leave();
+                    throw e;
+                } finally {
+                    wait.endTurn(observer);
+                }
+                return start(won, observer, calledAt);
             }
         } finally {
             session.leave();
@@ -145,12 +176,12 @@ final class LockEngine implements Engine {
         @Override
         public Attempt.@Nullable Won test(LockRecord record, long readStart, long readEnd) throws InterruptedException {
             session.ensureOpen(target);
-            Attempt attempt = attempt(target, record, readStart, readEnd);
+            Attempt attempt = attempt(target, record, readStart, readEnd, null);
             if (attempt instanceof Attempt.Won won) {
                 return won;
             }
             expiresIn = ((Attempt.Declined) attempt).expiresInNanos();
-            log.debug("{}: waiting ({}), {}", target, attempt, LockStates.status(target, record));
+            log.debug("{}: waiting ({}), {}", target, attempt, LockStates.status(target, record, session.clock.now()));
             return null;
         }
 
@@ -161,23 +192,63 @@ final class LockEngine implements Engine {
     }
 
     /**
-     * Acquires from IDLE or takes a hold over whose lease has expired, judged on what a read that
-     * ran from {@code readStart} to {@code readEnd} showed; says what it decided.
+     * A tryAcquire's attempt: under FIFO, a queue with a live entry (this instance's own included:
+     * another of its threads waits there) declines, and the write removes the entries judged dead.
      */
-    private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd)
+    private Attempt tryAttempt(LockTarget target, LockRecord record, long readStart, long readEnd)
             throws InterruptedException {
-        return attempt(target, record, readStart, readEnd, false);
+        if (session.options.fairness() == Fairness.BARGING) {
+            return attempt(target, record, readStart, readEnd, null);
+        }
+        LockStates.requireLock(target, record);
+        LockQueue queue = record.queue();
+        session.listeners.queueObserved(target, queue.size());
+        QueueJudge.Verdict verdict = queueJudge.judge(target, queue, null, readStart, readEnd);
+        if (!verdict.nobodyAliveAhead(queue, session.holder)) {
+            return new Attempt.Declined("waiters are queued", holdExpiresIn(target, record, readStart, readEnd));
+        }
+        String text = record.queueText();
+        FairWait.QueueChange change = queue.isEmpty() && (text == null || text.isBlank())
+                ? null
+                : new FairWait.QueueChange(text, queue.withoutAll(verdict.deadWaiters()));
+        return attempt(target, record, readStart, readEnd, change);
+    }
+
+    /** How long until the hold {@code record} shows expires on this process's clock; see {@link ExpiryTracker}. */
+    long holdExpiresIn(LockTarget target, LockRecord record, long readStart, long readEnd) {
+        return expiry.remainingNanos(target, record.fields(), readStart, readEnd);
+    }
+
+    /**
+     * Acquires from IDLE or takes a hold over whose lease has expired, judged on what a read that
+     * ran from {@code readStart} to {@code readEnd} showed; says what it decided. With a {@code
+     * queueChange}, the write also tests the queue's text and writes the queue given.
+     */
+    Attempt attempt(
+            LockTarget target,
+            LockRecord record,
+            long readStart,
+            long readEnd,
+            FairWait.@Nullable QueueChange queueChange)
+            throws InterruptedException {
+        return attempt(target, record, readStart, readEnd, queueChange, false);
     }
 
     /** @param fresh whether {@code record} came from {@link LockBackend#readFresh} */
-    private Attempt attempt(LockTarget target, LockRecord record, long readStart, long readEnd, boolean fresh)
+    private Attempt attempt(
+            LockTarget target,
+            LockRecord record,
+            long readStart,
+            long readEnd,
+            FairWait.@Nullable QueueChange queueChange,
+            boolean fresh)
             throws InterruptedException {
         LockStates.requireLock(target, record);
         LockFields observed = record.fields();
         long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
-            Attempt attempt = write(target, observed, List.of(), expiresIn);
+            Attempt attempt = write(target, observed, List.of(), expiresIn, queueChange);
             if (attempt instanceof Attempt.Won won) {
                 log.info(
                         "{}: acquired by '{}', token {}",
@@ -212,15 +283,18 @@ final class LockEngine implements Engine {
             }
             // Unchanged: the takeover goes ahead on the fresh pods. Changed: judged anew, which
             // sees a new hold (or renewal) not yet expired, and waits.
-            return attempt(target, current, freshStart, freshEnd, true);
+            // A queue change still tests the queue text read before: if the queue moved meanwhile,
+            // the write is refused and the waiter judges again on its next read.
+            return attempt(target, current, freshStart, freshEnd, queueChange, true);
         }
         // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
         List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();
-        Attempt attempt = write(target, observed, oldPods, expiresIn);
+        Attempt attempt = write(target, observed, oldPods, expiresIn, queueChange);
         if (attempt instanceof Attempt.Won won) {
             String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
             long token = won.fields().token();
             log.info("{}: taken over by '{}' from {}, token {}", target, session.holder, previous, token);
+            session.listeners.takeover(target, observed.holder(), token);
             session.backend.recordEvent(
                     target,
                     new LockEvent(
@@ -235,21 +309,29 @@ final class LockEngine implements Engine {
         return held.stream().anyMatch(l -> l.target().equals(target));
     }
 
-    private Attempt write(LockTarget target, LockFields observed, List<String> oldPods, long expiresIn)
+    private Attempt write(
+            LockTarget target,
+            LockFields observed,
+            List<String> oldPods,
+            long expiresIn,
+            FairWait.@Nullable QueueChange queueChange)
             throws InterruptedException {
         LockFields desired = observed.heldBy(
                 session.holder, observed.token() + 1, session.clock.now(), session.options.leaseDuration());
         long sentAt = session.clock.nanoTime();
         boolean applied;
         try {
-            applied = session.backend.compareAndSet(target, observed, desired);
+            applied = queueChange == null
+                    ? session.backend.compareAndSet(target, observed, desired)
+                    : session.backend.compareAndSet(
+                            target, observed, queueChange.expectedText(), desired, queueChange.desired());
         } catch (InterruptedException | RuntimeException e) {
             // The write may have reached the store before the failure: undo it if it did.
             undoUncertainWrite(target, desired, e);
             throw e;
         }
         if (!applied) {
-            return new Attempt.Declined("another contender's write won", expiresIn);
+            return new Attempt.Declined("another contender's write won", expiresIn, true);
         }
         expiry.forget(target);
         return new Attempt.Won(target, desired, sentAt, oldPods);
@@ -269,14 +351,25 @@ final class LockEngine implements Engine {
         }
     }
 
-    /** Turns a won attempt into a held lock with a Ready builder pod, or gives it back and throws. */
-    private ReplicaLock start(Attempt.Won won, TargetObserver observer) throws InterruptedException {
+    /**
+     * Turns a won attempt into a held lock with a Ready builder pod, or gives it back and throws;
+     * tells the listeners, timing from {@code calledAt}, the start of the caller's acquisition.
+     */
+    private ReplicaLock start(Attempt.Won won, TargetObserver observer, long calledAt) throws InterruptedException {
         HeldReplicaLock lock =
                 new HeldReplicaLock(session, won.target(), won.fields(), won.sentAtNanos(), held::remove);
         held.add(lock);
         // close() may have taken its snapshot of held locks before this one joined it: the start's
         // first check of the session then gives it back.
-        return lock.start(observer, Set.copyOf(won.oldPods()));
+        try {
+            lock.start(observer, Set.copyOf(won.oldPods()));
+        } catch (PodNotReadyException e) {
+            session.listeners.readyTimeout(won.target(), e, Duration.ofNanos(session.clock.nanoTime() - calledAt));
+            throw e;
+        }
+        session.listeners.acquired(
+                won.target(), won.fields().token(), Duration.ofNanos(session.clock.nanoTime() - calledAt));
+        return lock;
     }
 
     /** Registers a use of the backend, or throws if close() has closed it. */

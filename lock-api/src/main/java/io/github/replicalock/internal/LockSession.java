@@ -1,10 +1,12 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.LockListener;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LocksClosedException;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -31,18 +33,22 @@ final class LockSession {
     final TargetObservers observers;
     /** The threads every renewal of this session runs on. */
     final RenewalWorkers renewals;
+    /** The listeners registered on {@code ReplicaLocks.Builder}. */
+    final Listeners listeners;
 
     // Uses in progress, plus one for the engine until its close().
     private final AtomicInteger backendUsers = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    LockSession(LockBackend backend, LockClock clock, LockOptions options, String holder) {
+    LockSession(
+            LockBackend backend, LockClock clock, LockOptions options, String holder, List<LockListener> listeners) {
         this.backend = backend;
         this.clock = clock;
         this.options = options;
         this.holder = holder;
         this.observers = new TargetObservers(this);
         this.renewals = new RenewalWorkers(clock, "replica-lock-renewal-" + holder);
+        this.listeners = new Listeners(listeners);
     }
 
     /** Marks the session closed: no acquisition gets further. True for the first caller only. */

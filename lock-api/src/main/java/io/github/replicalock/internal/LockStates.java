@@ -1,5 +1,6 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.LockException;
 import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
@@ -7,6 +8,10 @@ import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
+import io.github.replicalock.spi.QueueEntry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -56,7 +61,8 @@ final class LockStates {
         return fields.holder() != null ? fields.holder() : UNKNOWN_HOLDER;
     }
 
-    static LockStatus status(LockTarget target, LockRecord record) {
+    /** The status {@code record} shows; the waiters' waits are counted to {@code now}. */
+    static LockStatus status(LockTarget target, LockRecord record, Instant now) {
         LockFields f = record.fields();
         String problem = problem(record);
         if (problem != null) {
@@ -73,7 +79,18 @@ final class LockStates {
                         f.token(),
                         held ? f.acquired() : null,
                         held ? f.renewed() : null,
-                        held ? f.lease() : null);
+                        held ? f.lease() : null,
+                        waiters(record, now));
+    }
+
+    private static List<LockStatus.Waiter> waiters(LockRecord record, Instant now) {
+        List<LockStatus.Waiter> waiters = new ArrayList<>(record.queue().size());
+        for (QueueEntry entry : record.queue().entries()) {
+            Duration waited = Duration.between(entry.enqueued(), now);
+            waiters.add(new LockStatus.Waiter(
+                    entry.waiter(), entry.enqueued(), waited.isNegative() ? Duration.ZERO : waited));
+        }
+        return waiters;
     }
 
     /** Pod by pod, why none is usable; for the not-ready error. */
@@ -85,6 +102,18 @@ final class LockStates {
                     + record.fields().replicas() + ")";
         }
         return candidates.stream().map(p -> p.name() + ": " + p.detail()).collect(Collectors.joining("; "));
+    }
+
+    /** Why a conditional write of ours on {@code target} failed, from a fresh read. */
+    static String whyLost(LockSession session, LockTarget target) {
+        try {
+            return whyChanged(session.backend.read(target).fields());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "the lock fields changed";
+        } catch (LockException e) {
+            return "the lock fields changed (" + e.getMessage() + ")";
+        }
     }
 
     /** Why the lock is no longer ours, from the fields the store now shows. */

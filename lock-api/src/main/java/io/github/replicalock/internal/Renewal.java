@@ -1,5 +1,6 @@
 package io.github.replicalock.internal;
 
+import io.github.replicalock.LockException;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.spi.LockClock.Cancellable;
 import io.github.replicalock.spi.LockFields;
@@ -124,7 +125,7 @@ final class Renewal {
             } else if (lock.fieldsWhileHeld() != null) {
                 // Had our own release changed the fields under this renewal, the lock would no
                 // longer be held: that is not a loss, and the release's own write reports a real one.
-                lock.markLost(lock.whyLost());
+                lock.markLost(LockStates.whyLost(session, lock.target()));
             }
         } catch (LockTargetNotFoundException e) {
             lock.markLost("the deployment was deleted");
@@ -134,6 +135,9 @@ final class Renewal {
             retryOrAwaitLeaseEnd();
         } catch (RuntimeException e) {
             log.debug("{}: renewal failed, retrying: {}", lock.target(), e.toString());
+            if (e instanceof LockException failure) {
+                session.listeners.renewalFailed(lock.target(), current.token(), failure);
+            }
             retryOrAwaitLeaseEnd();
         } finally {
             end();

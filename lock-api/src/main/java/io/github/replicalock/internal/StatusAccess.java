@@ -6,6 +6,7 @@ import io.github.replicalock.LockTarget;
 import java.lang.invoke.MethodHandles;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -26,7 +27,8 @@ public final class StatusAccess {
                 long fencingToken,
                 @Nullable Instant acquired,
                 @Nullable Instant renewed,
-                @Nullable Duration lease);
+                @Nullable Duration lease,
+                List<LockStatus.Waiter> waiters);
     }
 
     private static volatile @Nullable Factory factory;

@@ -6,6 +6,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
 import java.util.Collection;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where a lock lives. A backend stores, compares-and-sets, watches, reads and deletes pods; the
@@ -56,6 +57,55 @@ public interface LockBackend extends AutoCloseable {
      * @return true if written, false if the lock fields differed
      */
     boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException;
+
+    /**
+     * Writes the queue of waiters {@code desired} if, and only if, the text of the annotation {@link
+     * LockQueue#ANNOTATION} stored is exactly {@code expectedQueueText}, decided atomically by the
+     * store; the lock fields are not tested (see {@code docs/lock-protocol.md} section 10.4). An
+     * empty queue is written as {@code ""}: the key is never removed once written.
+     *
+     * <p>A retried write whose first attempt may have applied answers true when it finds {@code
+     * desired}'s text stored, as {@link #compareAndSet(LockTarget, LockFields, LockFields)} does.
+     *
+     * <pre>{@code
+     * LockRecord seen = backend.read(target);
+     * LockQueue next = seen.queue().enqueue(QueueEntry.joining("build-42", clock.now(), Duration.ofSeconds(2)));
+     * boolean queued = backend.compareAndSetQueue(target, seen.queueText(), next);
+     * }</pre>
+     *
+     * <p>The default throws {@link UnsupportedOperationException}: a backend that does not store
+     * the queue serves only {@code Fairness.BARGING}.
+     *
+     * @param expectedQueueText the annotation's text as last read ({@link LockRecord#queueText()}),
+     *     null if it was absent
+     * @return true if written, false if the stored queue text differed
+     */
+    default boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        throw new UnsupportedOperationException(
+                getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");
+    }
+
+    /**
+     * The acquiring write of a queued waiter: writes the lock fields {@code desired} and the queue
+     * {@code desiredQueue} in one atomic write, if, and only if, the stored replicas, holder and token
+     * equal {@code expected}'s <em>and</em> the stored queue text is exactly {@code expectedQueueText}.
+     * Unrelated changes are retried as for {@link #compareAndSet(LockTarget, LockFields, LockFields)}.
+     *
+     * <p>The default throws {@link UnsupportedOperationException}, as {@link #compareAndSetQueue}.
+     *
+     * @return true if written, false if the lock fields or the queue text differed
+     */
+    default boolean compareAndSet(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        throw new UnsupportedOperationException(
+                getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");
+    }
 
     /**
      * Calls {@code onChange} (on any thread, quickly) whenever the Deployment or one of its pods may

@@ -8,8 +8,10 @@ import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
+import io.github.replicalock.spi.QueueEntry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -43,12 +45,13 @@ class LockStatesTest {
 
     @Test
     void replicasAboveOneAndMissingSelectorsAreUnknownWithAReason() {
-        LockStatus three = LockStates.status(TARGET, record(3, null, List.of()));
+        LockStatus three = LockStates.status(TARGET, record(3, null, List.of()), Instant.EPOCH);
         LockRecord noSelector = new LockRecord(LockFields.free(0), 0, null, List.of());
 
         assertThat(three.state()).isEqualTo(LockState.UNKNOWN);
         assertThat(three.reason()).hasValue("replicas is 3, expected 0 (free) or 1 (held)");
-        assertThat(LockStates.status(TARGET, noSelector).reason().orElseThrow()).contains("no selector");
+        assertThat(LockStates.status(TARGET, noSelector, Instant.EPOCH).reason().orElseThrow())
+                .contains("no selector");
         assertThatThrownBy(() -> LockStates.requireLock(TARGET, noSelector))
                 .isInstanceOf(LockTargetInvalidException.class)
                 .hasMessageStartingWith("apps/buildah-external: not a replica lock");
@@ -56,11 +59,38 @@ class LockStatesTest {
 
     @Test
     void aHoldWithoutHolderAnnotationIsShownAsUnknownHolder() {
-        LockStatus legacy = LockStates.status(TARGET, record(1, null, List.of(READY)));
+        LockStatus legacy = LockStates.status(TARGET, record(1, null, List.of(READY)), Instant.EPOCH);
 
         assertThat(legacy.holder()).hasValue("unknown");
         assertThat(legacy.ready()).isEqualTo("1/1");
-        assertThat(LockStates.status(TARGET, record(0, null, List.of())).holder())
+        assertThat(LockStates.status(TARGET, record(0, null, List.of()), Instant.EPOCH)
+                        .holder())
+                .isEmpty();
+    }
+
+    @Test
+    void theQueueIsShownHeadFirstWithHowLongEachHasWaited() {
+        Instant now = Instant.parse("2026-12-03T09:05:00Z");
+        LockQueue queue = LockQueue.empty()
+                .enqueue(QueueEntry.joining("drone-build-41", now.minusSeconds(240), Duration.ofSeconds(2)))
+                .enqueue(QueueEntry.joining("ci-runner-7", now.plusSeconds(3), Duration.ofSeconds(2)));
+        LockRecord record = new LockRecord(
+                new LockFields(1, "a", 4, now, now, Duration.ofSeconds(30)),
+                1,
+                "app=buildah-external",
+                List.of(READY),
+                queue,
+                queue.text());
+
+        LockStatus status = LockStates.status(TARGET, record, now);
+
+        assertThat(status.waiters())
+                .containsExactly(
+                        new LockStatus.Waiter("drone-build-41", now.minusSeconds(240), Duration.ofMinutes(4)),
+                        // A waiter whose clock runs ahead of the reader's has waited for no time, never less.
+                        new LockStatus.Waiter("ci-runner-7", now.plusSeconds(3), Duration.ZERO));
+        assertThat(status.toString()).contains("waiters=2");
+        assertThat(LockStates.status(TARGET, record(0, null, List.of()), now).waiters())
                 .isEmpty();
     }
 

@@ -7,6 +7,7 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.FakeBackend;
@@ -16,6 +17,7 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import org.jspecify.annotations.Nullable;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -268,6 +270,23 @@ public final class ManyLocks {
         public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
                 throws InterruptedException {
             return delegate.compareAndSet(target, expected, desired);
+        }
+
+        @Override
+        public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+                throws InterruptedException {
+            return delegate.compareAndSetQueue(target, expectedQueueText, desired);
+        }
+
+        @Override
+        public boolean compareAndSet(
+                LockTarget target,
+                LockFields expected,
+                @Nullable String expectedQueueText,
+                LockFields desired,
+                LockQueue desiredQueue)
+                throws InterruptedException {
+            return delegate.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
         }
 
         @Override

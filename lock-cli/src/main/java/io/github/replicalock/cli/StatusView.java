@@ -49,6 +49,14 @@ final class StatusView {
         List<String> lines = new ArrayList<>();
         lines.add(aligned(COLUMNS, row, COLUMNS));
         lines.add(aligned(COLUMNS, row, row));
+        if (!status.waiters().isEmpty()) {
+            lines.add("WAITERS (head first):");
+            int position = 1;
+            for (LockStatus.Waiter waiter : status.waiters()) {
+                lines.add("  " + position++ + ". " + waiter.identity() + "   waiting "
+                        + Durations.format(waiter.waited()));
+            }
+        }
         return String.join(System.lineSeparator(), lines);
     }
 
@@ -83,8 +91,29 @@ final class StatusView {
         fields.put("leaseLeftSeconds", left == null ? null : left.toSeconds());
         fields.put("reason", status.reason().orElse(null));
         StringBuilder out = new StringBuilder("{");
+        appendFields(out, fields);
+        if (!status.waiters().isEmpty()) {
+            // Only when someone waits: scripts written before the queue see the same object as before.
+            out.append(",\"waiters\":[");
+            for (int i = 0; i < status.waiters().size(); i++) {
+                LockStatus.Waiter waiter = status.waiters().get(i);
+                Map<String, @Nullable Object> entry = new LinkedHashMap<>();
+                entry.put("identity", waiter.identity());
+                entry.put("enqueued", waiter.enqueued().toString());
+                entry.put("waitedSeconds", waiter.waited().toSeconds());
+                out.append(i == 0 ? "{" : ",{");
+                appendFields(out, entry);
+                out.append('}');
+            }
+            out.append(']');
+        }
+        return out.append('}').toString();
+    }
+
+    private static void appendFields(StringBuilder out, Map<String, @Nullable Object> fields) {
+        int start = out.length();
         fields.forEach((key, value) -> {
-            if (out.length() > 1) {
+            if (out.length() > start) {
                 out.append(',');
             }
             out.append(quote(key)).append(':');
@@ -96,7 +125,6 @@ final class StatusView {
                 out.append(value);
             }
         });
-        return out.append('}').toString();
     }
 
     /** A JSON string literal. */

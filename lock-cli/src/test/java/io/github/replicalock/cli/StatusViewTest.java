@@ -42,6 +42,31 @@ class StatusViewTest {
     }
 
     @Test
+    void waitersAreListedHeadFirstInTextAndJson() {
+        String queue = NOW.minusSeconds(240) + " " + NOW + " 2 drone-build-41\n" + NOW.minusSeconds(30) + " " + NOW
+                + " 2 ci-runner-7/4711";
+        LockStatus queued = Statuses.heldWithQueue(TARGET, "octo/app/42", 7, NOW.minusSeconds(4), queue);
+        Instant now =
+                queued.waiters().get(0).enqueued().plus(queued.waiters().get(0).waited());
+
+        assertThat(StatusView.text(queued, now).lines().skip(2))
+                .containsExactly(
+                        "WAITERS (head first):",
+                        "  1. drone-build-41   waiting "
+                                + Durations.format(queued.waiters().get(0).waited()),
+                        "  2. ci-runner-7/4711   waiting "
+                                + Durations.format(queued.waiters().get(1).waited()));
+        assertThat(StatusView.json(queued, now))
+                .endsWith(",\"reason\":null,\"waiters\":[{\"identity\":\"drone-build-41\",\"enqueued\":\""
+                        + NOW.minusSeconds(240) + "\",\"waitedSeconds\":"
+                        + queued.waiters().get(0).waited().toSeconds()
+                        + "},{\"identity\":\"ci-runner-7/4711\",\"enqueued\":\"" + NOW.minusSeconds(30)
+                        + "\",\"waitedSeconds\":"
+                        + queued.waiters().get(1).waited().toSeconds() + "}]}");
+        assertThat(StatusView.json(HELD, NOW)).doesNotContain("waiters");
+    }
+
+    @Test
     void anExpiredLeaseIsSaidSo() {
         Instant late = NOW.plusSeconds(40);
         assertThat(StatusView.leaseLeft(HELD, late)).isEqualTo(Duration.ofSeconds(-14));

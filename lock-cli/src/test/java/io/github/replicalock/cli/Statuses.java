@@ -4,6 +4,7 @@ import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.testkit.FakeCluster;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,6 +28,15 @@ final class Statuses {
         return read(target, 1, holder, token, acquired, renewed, lease);
     }
 
+    /** A held lock with {@code queue} as the text of the waiter queue annotation. */
+    static LockStatus heldWithQueue(LockTarget target, String holder, long token, Instant renewed, String queue) {
+        try (FakeCluster cluster = FakeCluster.create()) {
+            cluster.createDeployment(target.namespace(), target.name());
+            cluster.annotate(target.namespace(), target.name(), LockQueue.ANNOTATION, queue);
+            return read(cluster, target, 1, holder, token, renewed, renewed, Duration.ofSeconds(30));
+        }
+    }
+
     static LockStatus idle(LockTarget target, long token) {
         return read(target, 0, "", token, null, null, null);
     }
@@ -44,9 +54,23 @@ final class Statuses {
             @Nullable Instant renewed,
             @Nullable Duration lease) {
         try (FakeCluster cluster = FakeCluster.create()) {
+            cluster.createDeployment(target.namespace(), target.name());
+            return read(cluster, target, replicas, holder, token, acquired, renewed, lease);
+        }
+    }
+
+    private static LockStatus read(
+            FakeCluster cluster,
+            LockTarget target,
+            int replicas,
+            String holder,
+            long token,
+            @Nullable Instant acquired,
+            @Nullable Instant renewed,
+            @Nullable Duration lease) {
+        {
             String namespace = target.namespace();
             String name = target.name();
-            cluster.createDeployment(namespace, name);
             cluster.annotate(namespace, name, LockFields.HOLDER_ANNOTATION, holder);
             cluster.annotate(namespace, name, LockFields.TOKEN_ANNOTATION, Long.toString(token));
             cluster.annotate(namespace, name, LockFields.ACQUIRED_ANNOTATION, text(acquired));

@@ -18,6 +18,7 @@ import io.github.replicalock.kubernetes.internal.TargetWatches;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
@@ -169,6 +170,25 @@ public final class KubernetesReplicaBackend implements LockBackend {
             throws InterruptedException {
         checkOpen();
         return writer.compareAndSet(target, expected, desired);
+    }
+
+    @Override
+    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        checkOpen();
+        return writer.compareAndSetQueue(target, expectedQueueText, desired);
+    }
+
+    @Override
+    public boolean compareAndSet(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        checkOpen();
+        return writer.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
     }
 
     @Override

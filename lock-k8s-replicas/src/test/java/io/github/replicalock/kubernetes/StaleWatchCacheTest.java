@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTimeoutException;
@@ -116,6 +117,8 @@ class StaleWatchCacheTest {
                         .options(LockOptions.builder()
                                 .readyTimeout(Duration.ofSeconds(10))
                                 .releaseTimeout(Duration.ofSeconds(10))
+                                // The lock write's path alone: a FIFO waiter would go on to queue and renew.
+                                .fairness(Fairness.BARGING)
                                 .build())
                         .shutdownHook(false)
                         .build()) {

@@ -29,12 +29,11 @@ import org.jspecify.annotations.Nullable;
  * <pre>{@code
  * ReplicaLockMetrics metrics = new ReplicaLockMetrics(Tags.of("app", "drone"));
  * metrics.bindTo(meterRegistry);                  // or let Spring Boot bind every MeterBinder bean
- * LockListener listener = metrics.listener();     // what the lock engine calls
+ * ReplicaLocks locks = ReplicaLocks.builder()
+ *         .backend(backend)
+ *         .listener(metrics.listener())             // the lock engine feeds the meters
+ *         .build();
  * }</pre>
- *
- * <p><b>Not fed yet.</b> This version's lock engine does not call listeners, and {@code
- * ReplicaLocks} cannot register one yet (see {@link LockListener}): until it can, these meters stay
- * at zero unless you call the listener yourself.
  *
  * <table>
  *   <caption>Meters</caption>

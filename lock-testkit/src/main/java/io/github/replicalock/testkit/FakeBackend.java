@@ -6,10 +6,12 @@ import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.internal.ClusterClient;
 import io.github.replicalock.testkit.internal.ClusterStore;
+import io.github.replicalock.testkit.internal.ConditionalWrites;
 import io.github.replicalock.testkit.internal.RequestRetry;
 import io.github.replicalock.testkit.internal.TransientFailure;
 import java.lang.System.Logger.Level;
@@ -17,6 +19,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One client of a {@link FakeCluster}, implementing the backend SPI as the real Kubernetes backend
@@ -110,13 +113,77 @@ public final class FakeBackend implements LockBackend {
                     // Our own lost write, found by the retry: as LockBackend#compareAndSet says, it counts.
                     return maybeApplied.get() && current.fields().sameLockAs(desired);
                 }
-                if (store.writeIfVersion(client.name(), target, current.resourceVersion(), desired)) {
+                if (store.writes().ifVersion(client.name(), target, current.resourceVersion(), desired)) {
                     if (store.faults().takeLostResponse()) {
                         // Applied, but the answer never arrived, as a real client's timeout.
                         maybeApplied.set(true);
                         throw new TransientFailure("timeout waiting for the response (injected lost response)");
                     }
                     return true;
+                }
+                if (conflicts + 1 >= MAX_CONFLICTS) {
+                    throw new LockBackendUnavailableException(
+                            target, "the write conflicted " + MAX_CONFLICTS + " times in a row; giving up", null);
+                }
+            }
+        });
+    }
+
+    /**
+     * The queue-only write: one atomic check of the queue annotation's text in the cluster, as the
+     * Kubernetes backend's JSON Patch {@code test}; conflicts from unrelated writes are retried.
+     */
+    @Override
+    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        return queueWrite(target, null, expectedQueueText, null, desired);
+    }
+
+    /** The acquiring write of a queued waiter: lock fields and queue text checked and written at once. */
+    @Override
+    public boolean compareAndSet(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(desired, "desired");
+        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue);
+    }
+
+    private boolean queueWrite(
+            LockTarget target,
+            @Nullable LockFields expected,
+            @Nullable String expectedQueueText,
+            @Nullable LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        Objects.requireNonNull(desiredQueue, "desiredQueue");
+        AtomicBoolean maybeApplied = new AtomicBoolean();
+        return requests.call(target, RequestKind.QUEUE_WRITE, () -> {
+            for (int conflicts = 0; ; conflicts++) {
+                ConditionalWrites.Outcome outcome = store.writes()
+                        .ifQueue(client.name(), target, expected, expectedQueueText, desired, desiredQueue);
+                if (outcome == ConditionalWrites.Outcome.APPLIED) {
+                    if (store.faults().takeLostResponse()) {
+                        maybeApplied.set(true);
+                        throw new TransientFailure("timeout waiting for the response (injected lost response)");
+                    }
+                    return true;
+                }
+                if (outcome == ConditionalWrites.Outcome.DIFFERS) {
+                    if (!maybeApplied.get()) {
+                        return false;
+                    }
+                    // Our own lost write, found by the retry, counts (LockBackend#compareAndSetQueue). An
+                    // acquisition is known by its hold (our holder, a new token): the queue may have
+                    // changed again since, by another waiter's renewal.
+                    LockRecord now = store.read(target);
+                    return desired != null
+                            ? now.fields().sameLockAs(desired)
+                            : desiredQueue.text().equals(now.queueText());
                 }
                 if (conflicts + 1 >= MAX_CONFLICTS) {
                     throw new LockBackendUnavailableException(

@@ -310,6 +310,15 @@ public final class FakeCluster implements AutoCloseable {
         return store.lockWrites();
     }
 
+    /**
+     * The accepted changes of {@code target}'s queue of waiters, in the order the cluster applied
+     * them: enqueues, renewals, leaves and prunes, and queued waiters' acquisitions (which are also
+     * {@linkplain #lockWrites() lock writes}). Bounded by the history limit as the lock writes are.
+     */
+    public List<QueueWrite> queueWrites(LockTarget target) {
+        return store.queueWrites(target);
+    }
+
     /** How many lock writes were dropped from {@link #lockWrites()} by the history limit. */
     public long droppedLockWrites() {
         return store.droppedLockWrites();

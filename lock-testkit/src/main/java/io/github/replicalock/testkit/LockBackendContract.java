@@ -257,6 +257,33 @@ public abstract class LockBackendContract {
         }
     }
 
+    // ---- the queue of waiters (section 10.4): bodies in QueueContract --------------------------
+
+    @Test
+    void queueWritesTestTheQueueTextAsReadAndKeepTheKeyWhenEmpty() throws Exception {
+        QueueContract.queueWritesTestTheTextAsRead(backend, newDeployment());
+    }
+
+    @Test
+    void aQueueWriteDoesNotTestTheLockFields() throws Exception {
+        LockTarget target = newDeployment();
+        QueueContract.queueWritesIgnoreTheLock(backend, target, () -> changeSomethingElse(target));
+    }
+
+    @Test
+    void anAcquisitionFromTheQueueTestsLockAndQueueAndWritesBothAtOnce() throws Exception {
+        QueueContract.acquiringFromTheQueueTestsBoth(backend, newDeployment());
+    }
+
+    @Test
+    void ofManyClientsEnqueueingOnTheSameReadExactlyOneWins() throws Exception {
+        List<LockBackend> backends = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            backends.add(track(newBackend()));
+        }
+        QueueContract.ofManyEnqueuesOnOneReadExactlyOneWins(backends, newDeployment(), patience());
+    }
+
     @Test
     void theControllerStartsAReadyPodOnScaleUpAndRemovesItOnScaleDown() throws Exception {
         LockTarget target = newDeployment();

@@ -16,6 +16,8 @@ public enum RequestKind {
     FRESH_READ,
     /** {@code compareAndSet}: get the Deployment, patch it conditionally. */
     COMPARE_AND_SET,
+    /** A write tested on the queue of waiters, alone or with the lock fields. */
+    QUEUE_WRITE,
     /** {@code watch}: watch the Deployment and its pods. */
     WATCH,
     /** {@code deletePods}. */

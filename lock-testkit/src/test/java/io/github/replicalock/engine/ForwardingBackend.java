@@ -4,9 +4,11 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import java.util.Collection;
+import org.jspecify.annotations.Nullable;
 
 /** Forwards everything to another backend; tests override what they want to see or change. */
 class ForwardingBackend implements LockBackend {
@@ -30,6 +32,23 @@ class ForwardingBackend implements LockBackend {
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
         return delegate.compareAndSet(target, expected, desired);
+    }
+
+    @Override
+    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        return delegate.compareAndSetQueue(target, expectedQueueText, desired);
+    }
+
+    @Override
+    public boolean compareAndSet(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        return delegate.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
     }
 
     @Override

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockLostException;
 import io.github.replicalock.LockOptions;
@@ -268,11 +269,16 @@ class ReplicaLocksTest {
     }
 
     @Test
-    void aBlockedAcquireIsWokenByTheReleaseNotByPolling() throws Exception {
+    void aBlockedBargingAcquireIsWokenByTheReleaseNotByPolling() throws Exception {
         ReplicaLock held = fixture.locks("build-1").acquire(fixture.target, Duration.ofMinutes(1));
         AtomicReference<Object> outcome = new AtomicReference<>();
         long readsBefore = fixture.cluster.requests(RequestKind.READ);
-        Thread waiter = startAcquire(fixture.locks("build-2"), Duration.ofHours(1), outcome);
+        Thread waiter = startAcquire(
+                fixture.locks(
+                        "build-2",
+                        LockOptions.builder().fairness(Fairness.BARGING).build()),
+                Duration.ofHours(1),
+                outcome);
 
         int writesBefore = fixture.cluster.lockWrites().size();
         // On the clock, not polled from outside: time must stop before the release, or it could
@@ -289,6 +295,32 @@ class ReplicaLocksTest {
         // a timer of its own: a few reads per renewal, where a 100 ms poll would make 6,000.
         assertThat(renewals).isGreaterThanOrEqualTo(50);
         assertThat(readsWhileWaiting).isBetween(1L, 3 * renewals + 2);
+    }
+
+    @Test
+    void aBlockedFifoAcquireReadsOnlyOnWritesItsOwnRenewalsIncluded() throws Exception {
+        ReplicaLock held = fixture.locks("build-1").acquire(fixture.target, Duration.ofMinutes(1));
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        long readsBefore = fixture.cluster.requests(RequestKind.READ);
+        Thread waiter = startAcquire(fixture.locks("build-2"), Duration.ofHours(1), outcome);
+
+        Duration waitFrom = fixture.elapsed();
+        int writesBefore = fixture.cluster.lockWrites().size();
+        await().atMost(10, TimeUnit.SECONDS)
+                .until(() -> fixture.elapsed().minus(waitFrom).compareTo(Duration.ofMinutes(10)) >= 0);
+        long readsWhileWaiting = fixture.cluster.requests(RequestKind.READ) - readsBefore;
+        long renewals = (long) fixture.cluster.lockWrites().size() - writesBefore;
+        long queueWrites = fixture.cluster.requests(RequestKind.QUEUE_WRITE);
+        long waitedMillis = fixture.elapsed().minus(waitFrom).toMillis();
+        held.close();
+        waiter.join(TimeUnit.SECONDS.toMillis(10));
+
+        assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
+        assertThat(((ReplicaLock) outcome.get()).fencingToken()).isEqualTo(2);
+        // A queued waiter renews its entry every 2/3 s (900 writes in 10 min) and reads when one is
+        // due and when the watch reports a write, its own included: a few reads per write, no poll.
+        assertThat(queueWrites).isBetween(waitedMillis * 3 / 2000 - 10, waitedMillis * 3 / 2000 + 10);
+        assertThat(readsWhileWaiting).isBetween(1L, 3 * (renewals + queueWrites) + 2);
     }
 
     @Test

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
 import java.time.Duration;
@@ -67,11 +68,14 @@ public final class CoherentReads {
         int ready = deployment.getStatus() == null || deployment.getStatus().getReadyReplicas() == null
                 ? 0
                 : deployment.getStatus().getReadyReplicas();
+        String queueText = observed.annotation(LockQueue.ANNOTATION);
         return new LockRecord(
                 fields,
                 ready,
                 selector,
-                selector == null || labelSelector == null ? List.of() : pods(target, watch, selector, labelSelector));
+                selector == null || labelSelector == null ? List.of() : pods(target, watch, selector, labelSelector),
+                LockQueue.parse(target, queueText),
+                queueText);
     }
 
     /** The lock as last seen stored, by a read, a GET or our own write; null if never. */

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -91,6 +92,83 @@ public final class ConditionalWrite {
             stored = fresh;
         }
     }
+
+    /** See {@link io.github.replicalock.spi.LockBackend#compareAndSetQueue}. */
+    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        return queueWrite(target, null, expectedQueueText, null, desired);
+    }
+
+    /** The acquiring write of a queued waiter: the lock fields and the queue text in one patch. */
+    public boolean compareAndSet(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(desired, "desired");
+        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue);
+    }
+
+    /**
+     * One JSON Patch testing the queue text (and the lock fields when {@code expected} is not null),
+     * built from the watch's copy when it shows what the writer expects, else from a GET; a
+     * rejection is told from a stale copy by a GET, as for the lock's own writes.
+     */
+    private boolean queueWrite(
+            LockTarget target,
+            @Nullable LockFields expected,
+            @Nullable String expectedQueueText,
+            @Nullable LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        Objects.requireNonNull(desiredQueue, "desiredQueue");
+        ObservedLock hint = reads.lastSeen(target);
+        ObservedLock stored = hint != null && queueMatches(target, hint, expected, expectedQueueText) ? hint : null;
+        if (stored == null) {
+            stored = reads.seen(target, reads.get(target));
+            if (!queueMatches(target, stored, expected, expectedQueueText)) {
+                return false;
+            }
+        }
+        AtomicBoolean maybeApplied = new AtomicBoolean();
+        for (int round = 0; ; round++) {
+            Deployment written =
+                    patch(target, LockPatch.buildQueue(expected, desired, desiredQueue, stored), maybeApplied);
+            if (written != null) {
+                reads.learned(target, written);
+                reads.seen(target, written);
+                return true;
+            }
+            ObservedLock fresh = reads.seen(target, reads.get(target));
+            if (!queueMatches(target, fresh, expected, expectedQueueText)) {
+                // Our own earlier attempt may have landed before its answer was lost. An acquisition
+                // is known by its hold (our holder, a new token): the queue may have changed since.
+                return maybeApplied.get()
+                        && (desired != null
+                                ? matches(target, fresh, desired)
+                                : queueMatches(target, fresh, null, desiredQueue.text()));
+            }
+            if (round + 1 >= MAX_REBUILDS) {
+                throw new LockBackendUnavailableException(
+                        target,
+                        "queue write rejected " + MAX_REBUILDS + " times although the queue and lock were unchanged",
+                        null);
+            }
+            stored = fresh;
+        }
+    }
+
+    private static boolean queueMatches(
+            LockTarget target, ObservedLock observed, @Nullable LockFields lock, @Nullable String queueText) {
+        if (!Objects.equals(observed.annotation(LockQueue.ANNOTATION), queueText)) {
+            return false;
+        }
+        return lock == null || matches(target, observed, lock);
+    }
+
 
     /**
      * Whether the watch shows, in a copy newer than the one the rejected patch was built from, lock

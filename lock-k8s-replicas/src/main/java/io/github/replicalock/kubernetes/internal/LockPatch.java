@@ -2,6 +2,7 @@ package io.github.replicalock.kubernetes.internal;
 
 import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,6 +56,13 @@ public final class LockPatch {
      */
     public static String build(LockFields expected, LockFields desired, @Nullable ObservedLock stored) {
         List<Object> ops = new ArrayList<>();
+        boolean annotationsPresent = lockTests(ops, expected, stored);
+        lockWrites(ops, desired, annotationsPresent);
+        return Json.write(ops);
+    }
+
+    /** Adds the tests of the lock fields; false when the annotations object is absent. */
+    private static boolean lockTests(List<Object> ops, LockFields expected, @Nullable ObservedLock stored) {
         boolean annotationsPresent = true;
         if (stored == null) {
             ops.add(test("/spec/replicas", expected.replicas()));
@@ -86,12 +94,56 @@ public final class LockPatch {
                 ops.add(test("/metadata/resourceVersion", rv == null ? "" : rv));
             }
         }
+        return annotationsPresent;
+    }
+
+    private static void lockWrites(List<Object> ops, LockFields desired, boolean annotationsPresent) {
         if (!annotationsPresent) {
             ops.add(op("add", ANNOTATIONS, Map.of()));
         }
         ops.add(op("add", "/spec/replicas", desired.replicas()));
         LockAnnotations.write(desired, (annotation, value) -> set(ops, annotation, value));
+    }
+
+    /**
+     * The patch that writes the queue text {@code desiredQueue} if the stored queue text is {@code
+     * stored}'s, and, when {@code expected} is not null, writes {@code desired} if the stored lock
+     * fields are {@code expected}, in one atomic patch. A queue annotation absent from {@code
+     * stored} is guarded as an absent lock key is: by a test of the whole annotations object, or of
+     * the resource version when there is no annotations object.
+     *
+     * @param stored what was last seen stored; its queue text is the one the writer expects
+     */
+    public static String buildQueue(
+            @Nullable LockFields expected, @Nullable LockFields desired, LockQueue desiredQueue, ObservedLock stored) {
+        List<Object> ops = new ArrayList<>();
+        Map<String, String> annotations = stored.annotations();
+        String queue = stored.annotation(LockQueue.ANNOTATION);
+        if (expected != null && desired != null) {
+            // Every test before any write: the lock's, then the queue's.
+            boolean annotationsPresent = lockTests(ops, expected, stored);
+            queueTests(ops, annotations, queue, stored);
+            lockWrites(ops, desired, annotationsPresent);
+        } else {
+            queueTests(ops, annotations, queue, stored);
+            if (annotations == null) {
+                ops.add(op("add", ANNOTATIONS, Map.of()));
+            }
+        }
+        ops.add(op("add", key(LockQueue.ANNOTATION), desiredQueue.text()));
         return Json.write(ops);
+    }
+
+    private static void queueTests(
+            List<Object> ops, @Nullable Map<String, String> annotations, @Nullable String queue, ObservedLock stored) {
+        if (queue != null) {
+            ops.add(test(key(LockQueue.ANNOTATION), queue));
+        } else if (annotations != null) {
+            ops.add(test(ANNOTATIONS, new LinkedHashMap<>(annotations)));
+        } else {
+            String rv = stored.resourceVersion();
+            ops.add(test("/metadata/resourceVersion", rv == null ? "" : rv));
+        }
     }
 
     private static void set(List<Object> ops, String annotation, @Nullable String value) {

@@ -4,9 +4,11 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import java.util.Collection;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A simulated process's backend: the fake cluster's client, seen through the process's clock, and
@@ -44,6 +46,29 @@ final class ClientBackend implements LockBackend {
             throws InterruptedException {
         clock.awaitUnpaused();
         boolean applied = delegate.compareAndSet(target, expected, desired);
+        clock.awaitUnpaused();
+        return applied;
+    }
+
+    @Override
+    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        clock.awaitUnpaused();
+        boolean applied = delegate.compareAndSetQueue(target, expectedQueueText, desired);
+        clock.awaitUnpaused();
+        return applied;
+    }
+
+    @Override
+    public boolean compareAndSet(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        clock.awaitUnpaused();
+        boolean applied = delegate.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
         clock.awaitUnpaused();
         return applied;
     }

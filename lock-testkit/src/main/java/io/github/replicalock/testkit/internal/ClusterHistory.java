@@ -4,6 +4,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.testkit.ClusterEvent;
 import io.github.replicalock.testkit.LockWrite;
+import io.github.replicalock.testkit.QueueWrite;
 import io.github.replicalock.testkit.RequestKind;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
@@ -32,6 +33,7 @@ final class ClusterHistory {
     private final int historyLimit;
     private final @Nullable Consumer<? super LockWrite> writeListener;
     private final ArrayDeque<LockWrite> writes = new ArrayDeque<>();
+    private final ArrayDeque<QueueWrite> queueWrites = new ArrayDeque<>();
     /** Writes recorded but not yet given to the listener. */
     private final ArrayDeque<LockWrite> undelivered = new ArrayDeque<>();
     /** Held while delivering, so that the listener hears the writes one at a time, in order. */
@@ -50,20 +52,37 @@ final class ClusterHistory {
     }
 
     /** Records an applied lock write; called under the store's lock, in the order of the writes. */
-    synchronized void recordWrite(Instant time, LockTarget target, String client, LockFields before, LockFields after) {
+    synchronized LockWrite recordWrite(
+            Instant time, LockTarget target, String client, LockFields before, LockFields after) {
         LockWrite write = new LockWrite(time, target, client, before, after);
         if (writeListener != null) {
             undelivered.add(write);
         }
         if (historyLimit == 0) {
             droppedWrites++;
-            return;
+            return write;
         }
         writes.add(write);
         if (writes.size() > historyLimit) {
             writes.removeFirst();
             droppedWrites++;
         }
+        return write;
+    }
+
+    /** Records an applied queue write; called under the store's lock, in the order of the writes. */
+    synchronized void recordQueueWrite(QueueWrite write) {
+        if (historyLimit == 0) {
+            return;
+        }
+        queueWrites.add(write);
+        if (queueWrites.size() > historyLimit) {
+            queueWrites.removeFirst();
+        }
+    }
+
+    synchronized List<QueueWrite> queueWrites(LockTarget target) {
+        return queueWrites.stream().filter(w -> w.target().equals(target)).toList();
     }
 
     /**

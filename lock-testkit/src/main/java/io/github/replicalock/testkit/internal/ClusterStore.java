@@ -4,21 +4,21 @@ import io.github.replicalock.LockAccessDeniedException;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetNotFoundException;
-import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.ClusterEvent;
 import io.github.replicalock.testkit.LockWrite;
+import io.github.replicalock.testkit.QueueWrite;
 import io.github.replicalock.testkit.RequestKind;
 import io.github.replicalock.testkit.internal.FaultState.Permission;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -50,6 +50,7 @@ public final class ClusterStore {
     private final WatchRegistry watches;
     private final DeploymentController controller;
     private final ClusterHistory history;
+    private final ConditionalWrites writes = new ConditionalWrites(this);
 
     private final Map<LockTarget, StoredDeployment> deployments = new HashMap<>();
     private final Set<LockClock.Cancellable> scheduled = new HashSet<>();
@@ -181,7 +182,12 @@ public final class ClusterStore {
         try {
             StoredDeployment deployment = found(target);
             return new LockRecord(
-                    deployment.lockFields(), deployment.readyReplicas, deployment.selector, deployment.podSnapshots());
+                    deployment.lockFields(),
+                    deployment.readyReplicas,
+                    deployment.selector,
+                    deployment.podSnapshots(),
+                    deployment.queue(),
+                    deployment.annotations.get(LockQueue.ANNOTATION));
         } finally {
             lock.unlock();
         }
@@ -201,44 +207,9 @@ public final class ClusterStore {
         }
     }
 
-    /**
-     * An update carrying the resource version read: applied if nothing wrote the Deployment since
-     * (the annotations' text is {@link LockAnnotations}'), else a conflict (false), as a 409.
-     */
-    public boolean writeIfVersion(String client, LockTarget target, long version, LockFields desired) {
-        // Formatted before taking the lock: every other client's request waits while it is held.
-        Map<String, @Nullable String> text = new LinkedHashMap<>(8);
-        LockAnnotations.write(desired, text::put);
-        LockFields stored = LockAnnotations.stored(desired);
-        boolean applied = false;
-        lock.lock();
-        try {
-            StoredDeployment deployment = found(target);
-            if (faults.takeConflict()) {
-                // What a real conflict is: someone (the controller) wrote in between.
-                deployment.resourceVersion = nextResourceVersion();
-            } else if (deployment.resourceVersion == version) {
-                LockFields before = deployment.lockFields();
-                deployment.replicas = stored.replicas();
-                text.forEach((key, value) -> {
-                    if (value == null) {
-                        deployment.annotations.remove(key);
-                    } else {
-                        deployment.annotations.put(key, value);
-                    }
-                });
-                deployment.resourceVersion = nextResourceVersion();
-                deployment.fieldsCache = stored;
-                history.recordWrite(clock.now(), target, client, before, stored);
-                controller.reconcile(deployment);
-                applied = true;
-            }
-        } finally {
-            lock.unlock();
-        }
-        history.deliverWrites();
-        watches.changed(target);
-        return applied;
+    /** The server's side of conditional writes; see {@link ConditionalWrites}. */
+    public ConditionalWrites writes() {
+        return writes;
     }
 
     public Subscription openWatch(ClusterClient client, LockTarget target, Runnable onChange) {
@@ -278,6 +249,11 @@ public final class ClusterStore {
     public List<LockWrite> lockWrites() {
         touch.run();
         return history.lockWrites();
+    }
+
+    public List<QueueWrite> queueWrites(LockTarget target) {
+        touch.run();
+        return history.queueWrites(target);
     }
 
     public long droppedLockWrites() {
@@ -326,7 +302,7 @@ public final class ClusterStore {
     }
 
     /** For backend requests: a missing Deployment is the SPI's not-found exception. Lock held. */
-    private StoredDeployment found(LockTarget target) {
+    StoredDeployment found(LockTarget target) {
         StoredDeployment deployment = deployments.get(target);
         if (deployment == null) {
             throw new LockTargetNotFoundException(target, null);

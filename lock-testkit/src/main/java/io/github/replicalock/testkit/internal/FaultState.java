@@ -102,6 +102,7 @@ public final class FaultState {
         map.put(
                 RequestKind.COMPARE_AND_SET,
                 List.of(new Permission("get", "deployments"), new Permission("patch", "deployments")));
+        map.put(RequestKind.QUEUE_WRITE, List.of(new Permission("patch", "deployments")));
         map.put(RequestKind.WATCH, List.of(new Permission("watch", "deployments"), new Permission("watch", "pods")));
         map.put(RequestKind.DELETE_PODS, List.of(new Permission("delete", "pods")));
         map.put(RequestKind.EVENT, List.of(new Permission("create", "events")));

@@ -39,6 +39,7 @@ final class Invariants {
     private final LockOptions options;
     private final VirtualClock clock;
     private final RunLog log;
+    private final QueueInvariants queue;
 
     private final List<Tracked> tracked = new CopyOnWriteArrayList<>();
     /** Which client each acquisition or takeover token went to. */
@@ -53,6 +54,12 @@ final class Invariants {
         this.options = plan.options;
         this.clock = clock;
         this.log = log;
+        this.queue = new QueueInvariants(log);
+    }
+
+    /** The fair queue's invariants. */
+    QueueInvariants queue() {
+        return queue;
     }
 
     /** The cluster's write listener: on the writer's thread, at the instant of the write. */
@@ -126,9 +133,11 @@ final class Invariants {
         // As stored: whole seconds, rounded up.
         Duration lease = Duration.ofSeconds(
                 options.leaseDuration().plusNanos(999_999_999).toSeconds());
+        // Plus the waiter lease and grace: entries of waiters that died are judged dead (section 10.3).
         Duration bound = lease.plus(options.takeoverGrace())
                 .plus(options.renewInterval())
-                .plus(plan.podTerminationDelay);
+                .plus(plan.podTerminationDelay)
+                .plus(QueueInvariants.DEAD_ENTRIES_DELAY);
         Duration from = clock.elapsed();
         log.trace(
                 log.now() + " liveness: every holder crashed or released; a waiter must get the lock within " + bound);
@@ -177,6 +186,8 @@ final class Invariants {
             log.violation("a clock task failed: " + stackOf(failure));
         }
         checkHistory(fake.lockWrites());
+        queue.checkHistory(fake.queueWrites(lock));
+        queue.checkEmpty(fake, lock);
     }
 
     /** Invariants 2 and 3, and takeover timing, from the cluster's history. */

@@ -129,6 +129,7 @@ public final class Kubectl {
             write.accept(deployment);
             deployment.resourceVersion = store.nextResourceVersion();
             deployment.fieldsCache = null;
+            deployment.queueCache = null;
             LockFields after = deployment.lockFieldsOrNull();
             // Only changes of parseable lock fields are lock writes; an annotation a test broke on
             // purpose has no "after" to record.

@@ -61,6 +61,7 @@ public final class RequestRetry {
             case READ -> "read";
             case FRESH_READ -> "fresh read";
             case COMPARE_AND_SET -> "compare-and-set";
+            case QUEUE_WRITE -> "queue write";
             case WATCH -> "watch";
             case DELETE_PODS -> "delete pods";
             case EVENT -> "record event";

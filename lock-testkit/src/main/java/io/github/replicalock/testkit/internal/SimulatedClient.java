@@ -2,6 +2,7 @@ package io.github.replicalock.testkit.internal;
 
 import static io.github.replicalock.testkit.internal.RunLog.stackOf;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockException;
 import io.github.replicalock.LockLostException;
@@ -52,6 +53,9 @@ final class SimulatedClient {
     private long acquiring;
     private long operations;
     private int cuts;
+    /** Cut-offs so far: a waiter cut off during its acquire may be unable to remove its entry. */
+    private long cutEvents;
+
     private boolean crashed;
 
     private volatile boolean ended;
@@ -73,7 +77,7 @@ final class SimulatedClient {
                 .backend(new ClientBackend(this.fake, clientClock))
                 .clock(clientClock)
                 .holder(name)
-                .options(plan.options)
+                .options(plan.options(index))
                 .shutdownHook(false)
                 .build();
         this.script = plan.scripts.get(index);
@@ -149,6 +153,10 @@ final class SimulatedClient {
             acquiring = id;
         }
         long tokenBefore = run.invariants().highestToken();
+        long cutsBefore;
+        synchronized (this) {
+            cutsBefore = cutEvents;
+        }
         List<LockClock.Cancellable> pending = new ArrayList<>();
         Duration interruptAfter = op.interruptAfter();
         if (interruptAfter != null) {
@@ -205,7 +213,7 @@ final class SimulatedClient {
                 // what was left behind once it has returned.
                 closeDone.awaitUntil(Long.MAX_VALUE / 2);
             }
-            failedAcquire(op, failure, tokenBefore);
+            failedAcquire(op, failure, tokenBefore, cutsBefore);
             return;
         }
         if (got.isEmpty()) {
@@ -215,7 +223,7 @@ final class SimulatedClient {
         hold(got.get(), op.hold());
     }
 
-    private void failedAcquire(Acquire op, Exception failure, long tokenBefore) {
+    private void failedAcquire(Acquire op, Exception failure, long tokenBefore, long cutsBefore) {
         String kind = failure.getClass().getSimpleName();
         log.count("acquire failed: " + kind);
         log.trace(log.now() + " " + name + " acquire failed: " + failure.getMessage());
@@ -228,6 +236,17 @@ final class SimulatedClient {
         if (!expected) {
             log.violation(
                     name + ": " + (op.timeout() == null ? "tryAcquire" : "acquire") + " threw " + stackOf(failure));
+        }
+        boolean reachable;
+        synchronized (this) {
+            reachable = cuts == 0 && !crashed && cutEvents == cutsBefore;
+        }
+        if (op.timeout() != null
+                && reachable
+                && !(failure instanceof LockBackendUnavailableException)
+                && run.plan().fairness(index) == Fairness.FIFO) {
+            // Section 10.9: a waiter that leaves leaves nothing (its removal can only fail unreachable).
+            run.invariants().queue().checkLeft(run.cluster(), run.target(), name, kind);
         }
         // Invariant 6: a failed acquisition leaves nothing behind.
         DeploymentSnapshot now = run.cluster().deployment(run.target());
@@ -338,6 +357,7 @@ final class SimulatedClient {
     }
 
     synchronized void cutOff() {
+        cutEvents++;
         if (cuts++ == 0) {
             fake.disconnect();
         }

@@ -1,5 +1,6 @@
 package io.github.replicalock.testkit.internal;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -154,6 +155,8 @@ public final class SimulationPlan {
     public final long[] wallSkewNanos;
 
     public final long[] monotonicOffsetNanos;
+    /** Per client: FIFO (three in four) or BARGING, which ignores the queue as a pre-queue version does. */
+    private final Fairness[] fairness;
 
     private SimulationPlan(long seed, int maxClients, int maxOperations, int maxChaos) {
         this.seed = seed;
@@ -196,6 +199,21 @@ public final class SimulationPlan {
         }
         scripts = List.copyOf(plannedScripts);
         chaos = chaos(random.split(), maxChaos);
+        // From a stream of its own, so that the rest of each seed's plan is what it was before fairness.
+        SplittableRandom fairnessRandom = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        fairness = new Fairness[clients];
+        for (int i = 0; i < clients; i++) {
+            fairness[i] = fairnessRandom.nextInt(4) == 0 ? Fairness.BARGING : Fairness.FIFO;
+        }
+    }
+
+    /** The options of {@code client}: the run's, with that client's fairness. */
+    public LockOptions options(int client) {
+        return options.toBuilder().fairness(fairness[client]).build();
+    }
+
+    public Fairness fairness(int client) {
+        return fairness[client];
     }
 
     /**
@@ -326,7 +344,9 @@ public final class SimulationPlan {
                     .append(" (wall clock ")
                     .append(wallSkewNanos[i] >= 0 ? "+" : "")
                     .append(Duration.ofNanos(wallSkewNanos[i]).toMillis())
-                    .append(" ms):");
+                    .append(" ms, ")
+                    .append(fairness[i])
+                    .append("):");
             for (Op op : scripts.get(i)) {
                 line.append(" [").append(op.describe()).append(']');
             }

@@ -4,6 +4,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.PodSnapshot;
 import io.github.replicalock.testkit.DeploymentSnapshot;
 import java.util.ArrayList;
@@ -27,6 +28,9 @@ final class StoredDeployment {
     /** The parsed lock fields; null when the annotations or replicas changed since. */
     @Nullable
     LockFields fieldsCache;
+    /** The parsed queue of waiters; null when the annotations changed since. */
+    @Nullable
+    LockQueue queueCache;
     /** The pods as the SPI shows them; null when a pod changed since. */
     @Nullable
     List<PodSnapshot> podCache;
@@ -48,6 +52,21 @@ final class StoredDeployment {
         }
         LockFields parsed = LockAnnotations.parse(target, replicas, annotations);
         fieldsCache = parsed;
+        return parsed;
+    }
+
+    /**
+     * The queue of waiters, parsed by {@link LockQueue} at most once per change.
+     *
+     * @throws LockTargetInvalidException if the queue annotation does not parse
+     */
+    LockQueue queue() {
+        LockQueue cached = queueCache;
+        if (cached != null) {
+            return cached;
+        }
+        LockQueue parsed = LockQueue.parse(target, annotations.get(LockQueue.ANNOTATION));
+        queueCache = parsed;
         return parsed;
     }
 

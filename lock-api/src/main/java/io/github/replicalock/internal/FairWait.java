@@ -1,0 +1,193 @@
+package io.github.replicalock.internal;
+
+import io.github.replicalock.LockBackendUnavailableException;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueEntry;
+import java.util.HashSet;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One {@code Fairness.FIFO} acquisition's wait, a {@link TargetObserver.Check} of the engine's one
+ * wait (docs/lock-protocol.md section 10): the first thread of this instance's {@link LocalLine}
+ * enqueues itself on the Deployment, renews its entry every third of the waiter lease, and
+ * acquires once every entry ahead of it is dead by this process's {@link QueueJudge}, in one write
+ * that also removes its own entry and the dead ones. Threads behind it in the local line, and a
+ * waiter kept out of a full queue, only read. {@link #leave()} removes the entry of an acquisition
+ * that ends without the lock.
+ */
+final class FairWait implements TargetObserver.Check<Attempt.Won> {
+    private static final Logger log = LoggerFactory.getLogger(FairWait.class);
+
+    /** The queue's part of an acquiring write: the text tested and the queue written with the hold. */
+    record QueueChange(@Nullable String expectedText, LockQueue desired) {}
+
+    /** Reads again at once after a write lost to a change of the queue: the change is what to judge. */
+    private static final long AT_ONCE = 1;
+
+    private final LockEngine engine;
+    private final LockSession session;
+    private final QueueJudge judge;
+    private final LockTarget target;
+    private final LocalLine.Ticket ticket;
+    private final LocalLine line;
+
+    private boolean queued;
+    private boolean mayBeQueued;
+    private long lastWriteNanos;
+    private long recheckNanos = ExpiryTracker.NEVER;
+
+    FairWait(LockEngine engine, LockSession session, QueueJudge judge, LockTarget target, LocalLine line) {
+        this.engine = engine;
+        this.session = session;
+        this.judge = judge;
+        this.target = target;
+        this.line = line;
+        this.ticket = line.join(target);
+    }
+
+    @Override
+    public Attempt.@Nullable Won test(LockRecord record, long readStart, long readEnd) throws InterruptedException {
+        session.ensureOpen(target);
+        recheckNanos = ExpiryTracker.NEVER;
+        if (!line.isFirst(ticket)) {
+            return null; // woken when the thread ahead in this process acquires or leaves
+        }
+        LockStates.requireLock(target, record);
+        String me = session.holder;
+        LockQueue queue = record.queue();
+        session.listeners.queueObserved(target, queue.size());
+        QueueJudge.Verdict verdict = judge.judge(target, queue, me, readStart, readEnd);
+        long holdExpiresIn = engine.holdExpiresIn(target, record, readStart, readEnd);
+        boolean listed = queue.contains(me);
+        if (queued && !listed) {
+            // Pruned after a pause or partition, or an operator cleared the queue: back to the tail.
+            log.debug("{}: '{}' found its queue entry gone; enqueueing again", target, me);
+            queued = false;
+        }
+        if (verdict.nobodyAliveAhead(queue, me)) {
+            Set<String> leaving = new HashSet<>(verdict.deadWaiters());
+            leaving.add(me);
+            LockQueue after = queue.withoutAll(leaving);
+            FairWait.QueueChange change =
+                    queue.isEmpty() && isBlank(record.queueText()) ? null : new QueueChange(record.queueText(), after);
+            Attempt attempt = engine.attempt(target, record, readStart, readEnd, change);
+            if (attempt instanceof Attempt.Won won) {
+                queued = false;
+                mayBeQueued = false;
+                return won;
+            }
+            Attempt.Declined declined = (Attempt.Declined) attempt;
+            if (declined.wrote()) {
+                recheckNanos = AT_ONCE; // lost to another write: judge what it changed
+                return null;
+            }
+            holdExpiresIn = declined.expiresInNanos();
+        }
+        if (listed) {
+            long dueIn = lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart;
+            if (dueIn <= 0
+                    && !write(record, queue.withoutAll(verdict.deadWaiters()).renew(me, session.clock.now()))) {
+                return null;
+            }
+            dueIn = lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart;
+            recheckNanos = Math.min(Math.max(dueIn, AT_ONCE), verdict.nextDeathAhead(queue, me));
+        } else {
+            LockQueue pruned = queue.withoutAll(verdict.deadWaiters());
+            if (pruned.isFull()) {
+                // Waits outside the queue without writing (section 10.6), woken by the watch.
+                recheckNanos = verdict.nextDeathAhead(queue, me);
+            } else if (write(
+                    record, pruned.enqueue(QueueEntry.joining(me, session.clock.now(), QueueJudge.WAITER_LEASE)))) {
+                queued = true;
+                log.debug("{}: '{}' queued at position {}", target, me, pruned.size() + 1);
+                recheckNanos = QueueJudge.RENEW_EVERY_NANOS;
+            } else {
+                return null;
+            }
+        }
+        if (holdExpiresIn > 0) {
+            recheckNanos = Math.min(recheckNanos, holdExpiresIn);
+        }
+        return null;
+    }
+
+    /** A queue-only write of {@code desired} on what {@code record} showed; false (and read again soon) if it lost. */
+    private boolean write(LockRecord record, LockQueue desired) throws InterruptedException {
+        long sentAt = session.clock.nanoTime();
+        mayBeQueued = true;
+        boolean applied = session.backend.compareAndSetQueue(target, record.queueText(), desired);
+        if (!applied) {
+            recheckNanos = AT_ONCE;
+            return false;
+        }
+        lastWriteNanos = sentAt;
+        return true;
+    }
+
+    @Override
+    public long recheckWithinNanos() {
+        return recheckNanos;
+    }
+
+    /**
+     * Ends this wait without the lock: removes its entry, if it may have one, before the caller's
+     * exception goes on (not interruptible: an interrupt is kept for the caller), then gives its
+     * place in the local line to the next thread. Best effort: an entry it cannot remove expires.
+     */
+    void leave() {
+        boolean interrupted = Thread.interrupted();
+        try {
+            if (mayBeQueued) {
+                interrupted |= removeEntry();
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Gives this thread's place in the local line to the next one, after it acquired or left. */
+    void endTurn(TargetObserver observer) {
+        line.leave(ticket);
+        observer.wakeAll();
+    }
+
+    /** Removes this waiter's entry if it is there; true if an interrupt came meanwhile. */
+    private boolean removeEntry() {
+        boolean interrupted = false;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try {
+                LockRecord record = session.backend.read(target);
+                if (!record.queue().contains(session.holder)) {
+                    return interrupted;
+                }
+                if (session.backend.compareAndSetQueue(
+                        target, record.queueText(), record.queue().without(session.holder))) {
+                    log.debug("{}: '{}' left the queue", target, session.holder);
+                    return interrupted;
+                }
+            } catch (InterruptedException e) {
+                // Kept for the caller once the entry is gone: this removal is not interruptible.
+                interrupted = true;
+            } catch (LockBackendUnavailableException e) {
+                // The backend's own retries gave up (conflicts, errors): try again while attempts remain.
+                log.debug("{}: leaving the queue failed, {} attempts left: {}", target, 4 - attempt, e.toString());
+            } catch (RuntimeException e) {
+                log.debug("{}: could not leave the queue; the entry expires after its lease: {}", target, e.toString());
+                return interrupted;
+            }
+        }
+        log.debug("{}: could not leave the queue; the entry expires after its lease", target);
+        return interrupted;
+    }
+
+    private static boolean isBlank(@Nullable String text) {
+        return text == null || text.isBlank();
+    }
+}

@@ -1,0 +1,426 @@
+package io.github.replicalock.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.replicalock.Fairness;
+import io.github.replicalock.LockOptions;
+import io.github.replicalock.ReplicaLock;
+import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.QueueEntry;
+import io.github.replicalock.testkit.FakeBackend;
+import io.github.replicalock.testkit.LockWrite;
+import io.github.replicalock.testkit.QueueWrite;
+import io.github.replicalock.testkit.RequestKind;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The fair queue of waiters (docs/lock-protocol.md section 10) on the fake cluster in virtual time:
+ * arrival order, dead and leaving waiters, tryAcquire's refusal, shell steps, and BARGING as before.
+ * Replay one seed of the order test with {@code -Dreplicalock.seed=<seed>}.
+ */
+class FairQueueTest {
+    private static final int SEEDS = 12;
+    private static final Duration LONG = Duration.ofHours(1);
+
+    private VirtualClusterFixture fixture = new VirtualClusterFixture();
+
+    @AfterEach
+    void close() throws Exception {
+        fixture.close();
+    }
+
+    private LockQueue queue() {
+        return LockQueue.parse(
+                fixture.target,
+                fixture.cluster.deployment(fixture.target).annotations().get(LockQueue.ANNOTATION));
+    }
+
+    private String queueText() {
+        return fixture.cluster.deployment(fixture.target).annotations().get(LockQueue.ANNOTATION);
+    }
+
+    /** Acquires on a thread of its own; the outcome is the lock, or what was thrown. */
+    private Thread startAcquire(ReplicaLocks locks, AtomicReference<Object> outcome, Duration holdFor) {
+        Thread thread = new Thread(() -> {
+            try {
+                ReplicaLock lock = locks.acquire(fixture.target, LONG);
+                outcome.set(lock);
+                if (!holdFor.isZero()) {
+                    fixture.cluster
+                            .clock()
+                            .newWakeup()
+                            .awaitUntil(fixture.cluster.clock().nanoTime() + holdFor.toNanos());
+                    lock.close();
+                }
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        thread.start();
+        return thread;
+    }
+
+    private void awaitQueued(String... waiters) {
+        await().atMost(20, TimeUnit.SECONDS)
+                .until(() -> queue().entries().stream()
+                        .map(QueueEntry::waiter)
+                        .toList()
+                        .equals(List.of(waiters)));
+    }
+
+    /** The holders of the acquisitions, in the order the cluster applied them. */
+    private List<String> acquisitionOrder() {
+        List<String> order = new ArrayList<>();
+        for (LockWrite write : fixture.cluster.lockWrites()) {
+            if (write.after().token() > write.before().token()) {
+                order.add(write.after().holder());
+            }
+        }
+        return order;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> waitersAcquireInArrivalOrder() {
+        String replay = System.getProperty("replicalock.seed");
+        LongStream seeds =
+                replay != null ? LongStream.of(Long.parseLong(replay)) : new SplittableRandom(20261203L).longs(SEEDS);
+        return seeds.mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> {
+            try {
+                arrivalOrder(seed);
+            } catch (AssertionError | Exception e) {
+                throw new AssertionError(
+                        "arrival order failed for seed " + seed + "; replay with ./mvnw -pl lock-testkit -am verify"
+                                + " -Dtest=FairQueueTest -Dsurefire.failIfNoSpecifiedTests=false -Dreplicalock.seed="
+                                + seed,
+                        e);
+            }
+        }));
+    }
+
+    private void arrivalOrder(long seed) throws Exception {
+        fixture.close();
+        fixture = new VirtualClusterFixture(Duration.ofMillis(200), Duration.ofMillis(100));
+        SplittableRandom random = new SplittableRandom(seed);
+        int waiters = 8 + random.nextInt(9);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < waiters; i++) {
+            names.add("build-" + i);
+        }
+        Collections.shuffle(names, new java.util.Random(seed));
+        ReplicaLock first = fixture.locks("first").acquire(fixture.target, LONG);
+        List<Thread> threads = new ArrayList<>();
+        List<AtomicReference<Object>> outcomes = new ArrayList<>();
+        for (int i = 0; i < waiters; i++) {
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            outcomes.add(outcome);
+            threads.add(
+                    startAcquire(fixture.locks(names.get(i)), outcome, Duration.ofMillis(1 + random.nextInt(3000))));
+            awaitQueued(names.subList(0, i + 1).toArray(String[]::new));
+        }
+        first.close();
+        for (Thread thread : threads) {
+            thread.join(TimeUnit.SECONDS.toMillis(60));
+        }
+        for (AtomicReference<Object> outcome : outcomes) {
+            assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
+        }
+        List<String> expected = new ArrayList<>(List.of("first"));
+        expected.addAll(names);
+        assertThat(acquisitionOrder()).isEqualTo(expected);
+        assertThat(queue().isEmpty()).isTrue();
+        assertThat(queueText()).as("the key is kept, empty").isEmpty();
+    }
+
+    @Test
+    void aDeadWaiterAheadIsPrunedWithinLeasePlusGraceAndTheNextAcquires() throws Exception {
+        fixture.close();
+        fixture = new VirtualClusterFixture(Duration.ofMillis(200), Duration.ofMillis(100));
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        AtomicReference<Object> a = new AtomicReference<>();
+        AtomicReference<Object> b = new AtomicReference<>();
+        AtomicReference<Object> c = new AtomicReference<>();
+        Thread first = startAcquire(fixture.locks("a"), a, Duration.ofSeconds(1));
+        awaitQueued("a");
+        FakeBackend crashing = fixture.cluster.backend("b");
+        Thread dying = startAcquire(fixture.locks(crashing, "b", LockOptions.defaults()), b, Duration.ZERO);
+        awaitQueued("a", "b");
+        Thread last = startAcquire(fixture.locks("c"), c, Duration.ZERO);
+        awaitQueued("a", "b", "c");
+
+        // b, in the middle, can neither renew nor leave from now on; a acquires at once and holds 1 s,
+        // less than b's lease and grace: c must wait for b's entry to be judged dead.
+        crashing.disconnect();
+        held.close();
+        dying.join(TimeUnit.SECONDS.toMillis(30));
+        first.join(TimeUnit.SECONDS.toMillis(30));
+        last.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(a.get()).isInstanceOf(ReplicaLock.class);
+        assertThat(c.get()).isInstanceOf(ReplicaLock.class);
+        assertThat(acquisitionOrder()).containsExactly("holder", "a", "c");
+        Instant bLastWritten = lastQueueChangeOf("b");
+        Instant cAcquired = acquisitionTime("c");
+        Instant aReleased = releaseTime("a");
+        // c waits for whichever comes last: a's release, or b's entry dead (lease 2 s + grace 1 s
+        // after its last renewal); never less than b's lease.
+        Instant allowed = later(aReleased, bLastWritten.plus(Duration.ofSeconds(3)));
+        assertThat(Duration.between(allowed, cAcquired)).isLessThan(Duration.ofMillis(500));
+        assertThat(cAcquired).isAfterOrEqualTo(bLastWritten.plus(Duration.ofSeconds(2)));
+        assertThat(queue().contains("b")).as("b's entry is gone").isFalse();
+        ((ReplicaLock) c.get()).close();
+    }
+
+    private static Instant later(Instant x, Instant y) {
+        return x.isAfter(y) ? x : y;
+    }
+
+    private Instant lastQueueChangeOf(String waiter) {
+        Instant last = null;
+        for (QueueWrite write : fixture.cluster.queueWrites(fixture.target)) {
+            if (!write.before().entry(waiter).equals(write.after().entry(waiter))
+                    && write.after().contains(waiter)) {
+                last = write.time();
+            }
+        }
+        assertThat(last).as(waiter + " was queued").isNotNull();
+        return last;
+    }
+
+    private Instant acquisitionTime(String holder) {
+        return fixture.cluster.lockWrites().stream()
+                .filter(w -> holder.equals(w.after().holder())
+                        && w.after().token() > w.before().token())
+                .findFirst()
+                .orElseThrow()
+                .time();
+    }
+
+    private Instant releaseTime(String holder) {
+        return fixture.cluster.lockWrites().stream()
+                .filter(w -> holder.equals(w.before().holder()) && w.after().replicas() == 0)
+                .findFirst()
+                .orElseThrow()
+                .time();
+    }
+
+    @Test
+    void aWaiterInterruptedWhileQueuedLeavesNoEntryBeforeTheInterruptedExceptionReachesIt() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread waiter = startAcquire(fixture.locks("w"), outcome, Duration.ZERO);
+        awaitQueued("w");
+
+        waiter.interrupt();
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+        assertThat(queue().isEmpty()).isTrue();
+        held.close();
+    }
+
+    @Test
+    void aWaiterThatTimesOutLeavesNoEntry() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        ReplicaLocks waiting = fixture.locks("w");
+
+        assertThat(catchTimeout(waiting)).isInstanceOf(io.github.replicalock.LockTimeoutException.class);
+
+        assertThat(queueText()).isEmpty();
+        held.close();
+    }
+
+    private Throwable catchTimeout(ReplicaLocks waiting) {
+        try {
+            waiting.acquire(fixture.target, Duration.ofSeconds(20)).close();
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    @Test
+    void closingReplicaLocksWhileQueuedLeavesNoEntry() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        ReplicaLocks waiting = fixture.locks("w");
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread waiter = startAcquire(waiting, outcome, Duration.ZERO);
+        awaitQueued("w");
+
+        waiting.close();
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(outcome.get()).isInstanceOf(io.github.replicalock.LocksClosedException.class);
+        assertThat(queue().isEmpty()).isTrue();
+        held.close();
+    }
+
+    @Test
+    void tryAcquireRefusesAFreeLockWithALiveWaiterAndPrunesADeadOne() throws Exception {
+        Instant now = fixture.cluster.clock().now();
+        String stale = LockQueue.empty()
+                .enqueue(QueueEntry.joining("gone", now, Duration.ofSeconds(2)))
+                .text();
+        fixture.cluster.annotate(fixture.target.namespace(), fixture.target.name(), LockQueue.ANNOTATION, stale);
+        ReplicaLocks locks = fixture.locks("try");
+
+        assertThat(locks.tryAcquire(fixture.target))
+                .as("a waiter first seen is alive")
+                .isEmpty();
+        fixture.cluster
+                .clock()
+                .newWakeup()
+                .awaitUntil(fixture.cluster.clock().nanoTime()
+                        + Duration.ofSeconds(4).toNanos());
+        Optional<ReplicaLock> got = locks.tryAcquire(fixture.target);
+
+        assertThat(got).as("unchanged for longer than lease + grace: dead").isPresent();
+        assertThat(queue().isEmpty()).isTrue();
+        got.get().close();
+    }
+
+    @Test
+    void bargingTryAcquireIgnoresTheQueue() throws Exception {
+        String waiting = LockQueue.empty()
+                .enqueue(QueueEntry.joining("someone", fixture.cluster.clock().now(), Duration.ofSeconds(2)))
+                .text();
+        fixture.cluster.annotate(fixture.target.namespace(), fixture.target.name(), LockQueue.ANNOTATION, waiting);
+        ReplicaLocks barging = fixture.locks(
+                "barging", LockOptions.builder().fairness(Fairness.BARGING).build());
+
+        Optional<ReplicaLock> got = barging.tryAcquire(fixture.target);
+
+        assertThat(got).isPresent();
+        assertThat(queueText()).as("untouched").isEqualTo(waiting);
+        got.get().close();
+    }
+
+    @Test
+    void aBargingWaiterNeverWritesTheQueue() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread waiter = startAcquire(
+                fixture.locks(
+                        "barging",
+                        LockOptions.builder().fairness(Fairness.BARGING).build()),
+                outcome,
+                Duration.ZERO);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> fixture.cluster.requests(RequestKind.WATCH) >= 2);
+        fixture.cluster
+                .clock()
+                .newWakeup()
+                .awaitUntil(fixture.cluster.clock().nanoTime()
+                        + Duration.ofMinutes(1).toNanos());
+
+        held.close();
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
+        assertThat(fixture.cluster.requests(RequestKind.QUEUE_WRITE)).isZero();
+        assertThat(queueText()).isNull();
+        ((ReplicaLock) outcome.get()).close();
+    }
+
+    @Test
+    void theHeadStillAcquiresAfterAShellStepHeldTheLock() throws Exception {
+        fixture.cluster.scale(fixture.target, 1); // the shell pipeline's step: no holder annotation
+        AtomicReference<Object> a = new AtomicReference<>();
+        AtomicReference<Object> b = new AtomicReference<>();
+        Thread first = startAcquire(fixture.locks("a"), a, Duration.ofSeconds(1));
+        awaitQueued("a");
+        Thread second = startAcquire(fixture.locks("b"), b, Duration.ofSeconds(1));
+        awaitQueued("a", "b");
+        fixture.cluster
+                .clock()
+                .newWakeup()
+                .awaitUntil(fixture.cluster.clock().nanoTime()
+                        + Duration.ofMinutes(2).toNanos());
+        assertThat(queue().entries()).extracting(QueueEntry::waiter).containsExactly("a", "b");
+
+        fixture.cluster.scale(fixture.target, 0);
+        first.join(TimeUnit.SECONDS.toMillis(30));
+        second.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(a.get()).isInstanceOf(ReplicaLock.class);
+        assertThat(b.get()).isInstanceOf(ReplicaLock.class);
+        assertThat(acquisitionOrder()).containsExactly("a", "b");
+    }
+
+    @Test
+    void threadsOfOneInstanceWaitInOneEntryInArrivalOrder() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        ReplicaLocks shared = fixture.locks("shared");
+        AtomicReference<Object> one = new AtomicReference<>();
+        AtomicReference<Object> two = new AtomicReference<>();
+        AtomicReference<Object> other = new AtomicReference<>();
+        Thread t1 = startAcquire(shared, one, Duration.ofSeconds(1));
+        awaitQueued("shared");
+        Thread t2 = startAcquire(shared, two, Duration.ofSeconds(1));
+        Thread t3 = startAcquire(fixture.locks("other"), other, Duration.ofSeconds(1));
+        awaitQueued("shared", "other");
+
+        held.close();
+        for (Thread t : List.of(t1, t2, t3)) {
+            t.join(TimeUnit.SECONDS.toMillis(30));
+        }
+
+        assertThat(List.of(one.get(), two.get(), other.get())).allMatch(o -> o instanceof ReplicaLock);
+        // The second thread of "shared" enqueued after "other", when the first had acquired.
+        assertThat(acquisitionOrder()).containsExactly("holder", "shared", "other", "shared");
+    }
+
+    @Test
+    void theThirtyThirdWaiterWaitsOutsideTheQueueWithoutWritingAndJoinsWhenThereIsRoom() throws Exception {
+        fixture.close();
+        fixture = new VirtualClusterFixture(Duration.ofMillis(200), Duration.ofMillis(100));
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        List<Thread> threads = new ArrayList<>();
+        List<AtomicReference<Object>> outcomes = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < LockQueue.MAX_WAITERS; i++) {
+            names.add("w" + i);
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            outcomes.add(outcome);
+            threads.add(startAcquire(fixture.locks("w" + i), outcome, Duration.ofMillis(10)));
+            awaitQueued(names.toArray(String[]::new));
+        }
+        AtomicReference<Object> outside = new AtomicReference<>();
+        outcomes.add(outside);
+        threads.add(startAcquire(fixture.locks("outside"), outside, Duration.ofMillis(10)));
+        fixture.cluster
+                .clock()
+                .newWakeup()
+                .awaitUntil(fixture.cluster.clock().nanoTime()
+                        + Duration.ofSeconds(30).toNanos());
+
+        assertThat(queue().size()).isEqualTo(LockQueue.MAX_WAITERS);
+        assertThat(fixture.cluster.queueWrites(fixture.target))
+                .as("the waiter outside the full queue writes nothing")
+                .noneMatch(w -> w.client().equals("outside"));
+        held.close();
+        for (Thread thread : threads) {
+            thread.join(TimeUnit.SECONDS.toMillis(60));
+        }
+
+        assertThat(outcomes).allMatch(o -> o.get() instanceof ReplicaLock);
+        List<String> expected = new ArrayList<>(List.of("holder"));
+        expected.addAll(names);
+        expected.add("outside");
+        assertThat(acquisitionOrder()).isEqualTo(expected);
+    }
+}
