@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 class EngineTest {
     @Test
     void onlyReplicaLocksOpensAnEngine() {
-        assertThatThrownBy(() -> Engine.open(null, LockClock.system(), "build-1", LockOptions.defaults(), false, List.of()))
+        assertThatThrownBy(() ->
+                        Engine.open(null, LockClock.system(), "build-1", LockOptions.defaults(), false, List.of()))
                 .isInstanceOf(IllegalCallerException.class)
                 .hasMessageContaining("ReplicaLocks.builder().build()")
                 .hasMessageContaining(EngineTest.class.getName());

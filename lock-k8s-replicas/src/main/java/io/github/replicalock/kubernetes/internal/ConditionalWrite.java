@@ -169,7 +169,6 @@ public final class ConditionalWrite {
         return lock == null || matches(target, observed, lock);
     }
 
-
     /**
      * Whether the watch shows, in a copy newer than the one the rejected patch was built from, lock
      * fields other than {@code expected}: then the race is lost (a copy newer than a real state of
