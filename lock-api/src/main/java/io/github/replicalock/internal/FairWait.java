@@ -40,6 +40,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private boolean mayBeQueued;
     private long lastWriteNanos;
     private long recheckNanos = ExpiryTracker.NEVER;
+    private boolean lostAWrite;
 
     FairWait(LockEngine engine, LockSession session, QueueJudge judge, LockTarget target, LocalLine line) {
         this.engine = engine;
@@ -54,6 +55,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     public Attempt.@Nullable Won test(LockRecord record, long readStart, long readEnd) throws InterruptedException {
         session.ensureOpen(target);
         recheckNanos = ExpiryTracker.NEVER;
+        lostAWrite = false;
         if (!line.isFirst(ticket)) {
             return null; // woken when the thread ahead in this process acquires or leaves
         }
@@ -84,6 +86,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             Attempt.Declined declined = (Attempt.Declined) attempt;
             if (declined.wrote()) {
                 recheckNanos = AT_ONCE; // lost to another write: judge what it changed
+                lostAWrite = true;
                 return null;
             }
             holdExpiresIn = declined.expiresInNanos();
@@ -123,6 +126,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         boolean applied = session.backend.compareAndSetQueue(target, record.queueText(), desired);
         if (!applied) {
             recheckNanos = AT_ONCE;
+            lostAWrite = true;
             return false;
         }
         lastWriteNanos = sentAt;
@@ -132,6 +136,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     @Override
     public long recheckWithinNanos() {
         return recheckNanos;
+    }
+
+    /** After a lost write, the next judgement is on the store's own copy, not on a cache's. */
+    @Override
+    public boolean wantsFreshRead() {
+        return lostAWrite;
     }
 
     /**

@@ -59,6 +59,16 @@ final class TargetObserver {
         default long recheckWithinNanos() {
             return Long.MAX_VALUE;
         }
+
+        /**
+         * Whether the next read must be the store's own copy ({@link
+         * io.github.replicalock.spi.LockBackend#readFresh}): a conditional write just lost on what
+         * the last read showed, and a watch cache that stalls while connected would show the same
+         * again at every read, so the wait would retry the same losing write without end.
+         */
+        default boolean wantsFreshRead() {
+            return false;
+        }
     }
 
     /**
@@ -79,7 +89,8 @@ final class TargetObserver {
                 }
                 // What a read shows was current at some moment between these two.
                 long readStart = clock.nanoTime();
-                LockRecord record = session.backend.read(target);
+                LockRecord record =
+                        check.wantsFreshRead() ? session.backend.readFresh(target) : session.backend.read(target);
                 long readEnd = clock.nanoTime();
                 T result = check.test(record, readStart, readEnd);
                 if (result != null) {
