@@ -187,6 +187,9 @@ class StaleWatchCacheTest {
                             .backend(backend)
                             .holder("waiter")
                             .options(LockOptions.builder()
+                                    // A FIFO waiter's own queue renewals would bring the holder's
+                                    // renewals back in their answers; a barging one sees only the cache.
+                                    .fairness(Fairness.BARGING)
                                     .takeoverGrace(Duration.ofMillis(500))
                                     .readyTimeout(Duration.ofSeconds(2))
                                     .build())
