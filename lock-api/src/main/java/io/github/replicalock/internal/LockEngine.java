@@ -248,7 +248,7 @@ final class LockEngine implements Engine {
         long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
-            Attempt attempt = write(target, observed, List.of(), expiresIn, queueChange);
+            Attempt attempt = write(target, observed, List.of(), expiresIn, queueChange, false);
             if (attempt instanceof Attempt.Won won) {
                 log.info(
                         "{}: acquired by '{}', token {}",
@@ -289,7 +289,7 @@ final class LockEngine implements Engine {
         }
         // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
         List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();
-        Attempt attempt = write(target, observed, oldPods, expiresIn, queueChange);
+        Attempt attempt = write(target, observed, oldPods, expiresIn, queueChange, true);
         if (attempt instanceof Attempt.Won won) {
             String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
             long token = won.fields().token();
@@ -314,17 +314,27 @@ final class LockEngine implements Engine {
             LockFields observed,
             List<String> oldPods,
             long expiresIn,
-            FairWait.@Nullable QueueChange queueChange)
+            FairWait.@Nullable QueueChange queueChange,
+            boolean takeover)
             throws InterruptedException {
         LockFields desired = observed.heldBy(
                 session.holder, observed.token() + 1, session.clock.now(), session.options.leaseDuration());
         long sentAt = session.clock.nanoTime();
         boolean applied;
         try {
-            applied = queueChange == null
-                    ? session.backend.compareAndSet(target, observed, desired)
-                    : session.backend.compareAndSet(
-                            target, observed, queueChange.expectedText(), desired, queueChange.desired());
+            // A takeover is also conditional on the renewal instant judged expired: a renewal that
+            // lands after the fresh read must win over it (LockBackend#takeOver).
+            if (queueChange == null) {
+                applied = takeover
+                        ? session.backend.takeOver(target, observed, desired)
+                        : session.backend.compareAndSet(target, observed, desired);
+            } else {
+                applied = takeover
+                        ? session.backend.takeOver(
+                                target, observed, queueChange.expectedText(), desired, queueChange.desired())
+                        : session.backend.compareAndSet(
+                                target, observed, queueChange.expectedText(), desired, queueChange.desired());
+            }
         } catch (InterruptedException | RuntimeException e) {
             // The write may have reached the store before the failure: undo it if it did.
             undoUncertainWrite(target, desired, e);

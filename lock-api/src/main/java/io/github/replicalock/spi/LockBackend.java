@@ -59,6 +59,19 @@ public interface LockBackend extends AutoCloseable {
     boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException;
 
     /**
+     * Takes over a hold the engine judged expired: writes {@code desired} if, and only if, the stored
+     * replicas, holder, token <em>and renewal instant</em> ({@link LockFields#renewed()}, absent when
+     * null) equal {@code expected}'s, decided atomically by the store. The renewal instant is what
+     * tells a hold still renewed from one that stopped: a renewal that lands between the engine's
+     * {@link #readFresh fresh read} and this write must make it fail. Ordinary writes leave it out
+     * so that a holder whose renewal's answer was lost can still renew and release. Retries and lost
+     * answers as for {@link #compareAndSet(LockTarget, LockFields, LockFields)}.
+     *
+     * @return true if written, false if the lock fields or the renewal instant differed
+     */
+    boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException;
+
+    /**
      * Writes the queue of waiters {@code desired} if, and only if, the text of the annotation {@link
      * LockQueue#ANNOTATION} stored is exactly {@code expectedQueueText}, decided atomically by the
      * store; the lock fields are not tested (see {@code docs/lock-protocol.md} section 10.4). An
@@ -81,6 +94,26 @@ public interface LockBackend extends AutoCloseable {
      * @return true if written, false if the stored queue text differed
      */
     default boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+            throws InterruptedException {
+        throw new UnsupportedOperationException(
+                getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");
+    }
+
+    /**
+     * The takeover of a queued waiter: {@link #takeOver(LockTarget, LockFields, LockFields)}'s
+     * condition and {@link #compareAndSet(LockTarget, LockFields, String, LockFields, LockQueue)}'s
+     * queue test and write, in one atomic write.
+     *
+     * <p>The default throws {@link UnsupportedOperationException}, as {@link #compareAndSetQueue}.
+     *
+     * @return true if written, false if the lock fields, the renewal instant or the queue text differed
+     */
+    default boolean takeOver(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
             throws InterruptedException {
         throw new UnsupportedOperationException(
                 getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");

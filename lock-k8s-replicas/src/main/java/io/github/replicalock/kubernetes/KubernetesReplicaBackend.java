@@ -192,6 +192,24 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     @Override
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException {
+        checkOpen();
+        return writer.takeOver(target, expected, desired);
+    }
+
+    @Override
+    public boolean takeOver(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        checkOpen();
+        return writer.takeOver(target, expected, expectedQueueText, desired, desiredQueue);
+    }
+
+    @Override
     public Subscription watch(LockTarget target, Runnable onChange) {
         checkOpen();
         Objects.requireNonNull(onChange, "onChange");

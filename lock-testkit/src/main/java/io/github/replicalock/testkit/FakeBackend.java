@@ -102,6 +102,17 @@ public final class FakeBackend implements LockBackend {
     @Override
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
+        return conditionalWrite(target, expected, desired, false);
+    }
+
+    /** {@link #compareAndSet(LockTarget, LockFields, LockFields)}, also tested on the renewal instant. */
+    @Override
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException {
+        return conditionalWrite(target, expected, desired, true);
+    }
+
+    private boolean conditionalWrite(LockTarget target, LockFields expected, LockFields desired, boolean renewalTested)
+            throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
         // Set when an attempt may have been applied without our hearing of it.
@@ -109,7 +120,7 @@ public final class FakeBackend implements LockBackend {
         return requests.call(target, RequestKind.COMPARE_AND_SET, () -> {
             for (int conflicts = 0; ; conflicts++) {
                 ClusterStore.Versioned current = store.lockFields(target);
-                if (!current.fields().sameLockAs(expected)) {
+                if (!ConditionalWrites.matches(current.fields(), expected, renewalTested)) {
                     // Our own lost write, found by the retry: as LockBackend#compareAndSet says, it counts.
                     return maybeApplied.get() && current.fields().sameLockAs(desired);
                 }
@@ -136,7 +147,7 @@ public final class FakeBackend implements LockBackend {
     @Override
     public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
             throws InterruptedException {
-        return queueWrite(target, null, expectedQueueText, null, desired);
+        return queueWrite(target, null, expectedQueueText, null, desired, false);
     }
 
     /** The acquiring write of a queued waiter: lock fields and queue text checked and written at once. */
@@ -150,7 +161,21 @@ public final class FakeBackend implements LockBackend {
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
-        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue);
+        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, false);
+    }
+
+    /** The queued waiter's takeover: the acquiring queue write, also tested on the renewal instant. */
+    @Override
+    public boolean takeOver(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(desired, "desired");
+        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, true);
     }
 
     private boolean queueWrite(
@@ -158,14 +183,22 @@ public final class FakeBackend implements LockBackend {
             @Nullable LockFields expected,
             @Nullable String expectedQueueText,
             @Nullable LockFields desired,
-            LockQueue desiredQueue)
+            LockQueue desiredQueue,
+            boolean renewalTested)
             throws InterruptedException {
         Objects.requireNonNull(desiredQueue, "desiredQueue");
         AtomicBoolean maybeApplied = new AtomicBoolean();
         return requests.call(target, RequestKind.QUEUE_WRITE, () -> {
             for (int conflicts = 0; ; conflicts++) {
                 ConditionalWrites.Outcome outcome = store.writes()
-                        .ifQueue(client.name(), target, expected, expectedQueueText, desired, desiredQueue);
+                        .ifQueue(
+                                client.name(),
+                                target,
+                                expected,
+                                renewalTested,
+                                expectedQueueText,
+                                desired,
+                                desiredQueue);
                 if (outcome == ConditionalWrites.Outcome.APPLIED) {
                     if (store.faults().takeLostResponse()) {
                         maybeApplied.set(true);

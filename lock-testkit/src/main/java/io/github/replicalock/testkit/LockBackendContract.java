@@ -216,6 +216,34 @@ public abstract class LockBackendContract {
         assertThat(backend.read(target).fields().sameLockAs(held)).isTrue();
     }
 
+    /**
+     * A takeover judged on a hold that has since been renewed must fail, although replicas, holder
+     * and token are still the ones judged: the renewal says the holder is alive.
+     */
+    @Test
+    void aTakeoverLosesToARenewalThatLandedAfterItsJudgement() throws Exception {
+        LockTarget target = newDeployment();
+        Instant acquired = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        LockFields held = LockFields.free(0).heldBy("holder", 1, acquired, Duration.ofSeconds(30));
+        assertThat(backend.compareAndSet(target, LockFields.free(0), held)).isTrue();
+        LockFields judged = backend.readFresh(target).fields();
+        LockFields renewed = judged.renewedAt(acquired.plusSeconds(10));
+        assertThat(backend.compareAndSet(target, judged, renewed))
+                .as("the holder's renewal")
+                .isTrue();
+
+        LockFields takeover = judged.heldBy("contender", 2, acquired.plusSeconds(40), Duration.ofSeconds(30));
+        assertThat(backend.takeOver(target, judged, takeover))
+                .as("takeover of the old renewal")
+                .isFalse();
+        assertThat(backend.read(target).fields()).isEqualTo(renewed);
+
+        assertThat(backend.takeOver(target, renewed, takeover))
+                .as("takeover of the hold as it is")
+                .isTrue();
+        assertThat(backend.read(target).fields().holder()).isEqualTo("contender");
+    }
+
     @Test
     void anUnrelatedChangeBetweenReadAndWriteDoesNotLoseTheRace() throws Exception {
         LockTarget target = newDeployment();

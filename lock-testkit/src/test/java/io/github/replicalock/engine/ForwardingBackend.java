@@ -35,6 +35,22 @@ class ForwardingBackend implements LockBackend {
     }
 
     @Override
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException {
+        return delegate.takeOver(target, expected, desired);
+    }
+
+    @Override
+    public boolean takeOver(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        return delegate.takeOver(target, expected, expectedQueueText, desired, desiredQueue);
+    }
+
+    @Override
     public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
             throws InterruptedException {
         return delegate.compareAndSetQueue(target, expectedQueueText, desired);

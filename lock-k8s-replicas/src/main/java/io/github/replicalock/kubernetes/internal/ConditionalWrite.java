@@ -50,16 +50,33 @@ public final class ConditionalWrite {
     /** See {@link io.github.replicalock.spi.LockBackend#compareAndSet}. */
     public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired)
             throws InterruptedException {
+        return write(target, expected, desired, false);
+    }
+
+    /** See {@link io.github.replicalock.spi.LockBackend#takeOver}: also tested on the renewal's text. */
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException {
+        return write(target, expected, desired, true);
+    }
+
+    private boolean write(LockTarget target, LockFields expected, LockFields desired, boolean renewalTested)
+            throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
         ObservedLock hint = reads.lastSeen(target);
         // What a takeover needs beyond the conditions (a renewal the watch held back) is the
         // engine's to ask, by LockBackend#readFresh: this write never guesses from its arguments.
-        ObservedLock stored = hint != null && matches(target, hint, expected) ? hint : null;
+        ObservedLock stored = hint != null && matches(target, hint, expected, renewalTested) ? hint : null;
+        if (renewalTested && stored == null) {
+            // The renewal's condition tests the stored text exactly, so it needs a copy to read it from.
+            stored = reads.seen(target, reads.get(target));
+            if (!matches(target, stored, expected, true)) {
+                return false;
+            }
+        }
         // Set when a PATCH was sent again after a failure that may have come after the server applied it.
         AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
-            Deployment written = patch(target, LockPatch.build(expected, desired, stored), maybeApplied);
+            Deployment written = patch(target, LockPatch.build(expected, desired, stored, renewalTested), maybeApplied);
             if (written != null) {
                 reads.learned(target, written);
                 reads.seen(target, written);
@@ -72,7 +89,7 @@ public final class ConditionalWrite {
                 return false;
             }
             ObservedLock fresh = reads.seen(target, reads.get(target));
-            if (!fresh.fields(target).sameLockAs(expected)) {
+            if (!matches(target, fresh, expected, renewalTested)) {
                 if (maybeApplied.get() && fresh.fields(target).sameLockAs(desired)) {
                     // Our own earlier attempt landed before its answer was lost (LockBackend#compareAndSet).
                     return true;
@@ -96,7 +113,7 @@ public final class ConditionalWrite {
     /** See {@link io.github.replicalock.spi.LockBackend#compareAndSetQueue}. */
     public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
             throws InterruptedException {
-        return queueWrite(target, null, expectedQueueText, null, desired);
+        return queueWrite(target, null, expectedQueueText, null, desired, false);
     }
 
     /** The acquiring write of a queued waiter: the lock fields and the queue text in one patch. */
@@ -109,7 +126,20 @@ public final class ConditionalWrite {
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
-        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue);
+        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, false);
+    }
+
+    /** The queued waiter's takeover: the acquiring queue write, also tested on the renewal's text. */
+    public boolean takeOver(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(desired, "desired");
+        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, true);
     }
 
     /**
@@ -122,34 +152,36 @@ public final class ConditionalWrite {
             @Nullable LockFields expected,
             @Nullable String expectedQueueText,
             @Nullable LockFields desired,
-            LockQueue desiredQueue)
+            LockQueue desiredQueue,
+            boolean renewalTested)
             throws InterruptedException {
         Objects.requireNonNull(desiredQueue, "desiredQueue");
         ObservedLock hint = reads.lastSeen(target);
-        ObservedLock stored = hint != null && queueMatches(target, hint, expected, expectedQueueText) ? hint : null;
+        ObservedLock stored =
+                hint != null && queueMatches(target, hint, expected, expectedQueueText, renewalTested) ? hint : null;
         if (stored == null) {
             stored = reads.seen(target, reads.get(target));
-            if (!queueMatches(target, stored, expected, expectedQueueText)) {
+            if (!queueMatches(target, stored, expected, expectedQueueText, renewalTested)) {
                 return false;
             }
         }
         AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
-            Deployment written =
-                    patch(target, LockPatch.buildQueue(expected, desired, desiredQueue, stored), maybeApplied);
+            Deployment written = patch(
+                    target, LockPatch.buildQueue(expected, desired, desiredQueue, stored, renewalTested), maybeApplied);
             if (written != null) {
                 reads.learned(target, written);
                 reads.seen(target, written);
                 return true;
             }
             ObservedLock fresh = reads.seen(target, reads.get(target));
-            if (!queueMatches(target, fresh, expected, expectedQueueText)) {
+            if (!queueMatches(target, fresh, expected, expectedQueueText, renewalTested)) {
                 // Our own earlier attempt may have landed before its answer was lost. An acquisition
                 // is known by its hold (our holder, a new token): the queue may have changed since.
                 return maybeApplied.get()
                         && (desired != null
                                 ? matches(target, fresh, desired)
-                                : queueMatches(target, fresh, null, desiredQueue.text()));
+                                : queueMatches(target, fresh, null, desiredQueue.text(), false));
             }
             if (round + 1 >= MAX_REBUILDS) {
                 throw new LockBackendUnavailableException(
@@ -162,11 +194,15 @@ public final class ConditionalWrite {
     }
 
     private static boolean queueMatches(
-            LockTarget target, ObservedLock observed, @Nullable LockFields lock, @Nullable String queueText) {
+            LockTarget target,
+            ObservedLock observed,
+            @Nullable LockFields lock,
+            @Nullable String queueText,
+            boolean renewalTested) {
         if (!Objects.equals(observed.annotation(LockQueue.ANNOTATION), queueText)) {
             return false;
         }
-        return lock == null || matches(target, observed, lock);
+        return lock == null || matches(target, observed, lock, renewalTested);
     }
 
     /**
@@ -201,8 +237,16 @@ public final class ConditionalWrite {
     }
 
     private static boolean matches(LockTarget target, ObservedLock observed, LockFields expected) {
+        return matches(target, observed, expected, false);
+    }
+
+    /** Replicas, holder and token as {@code expected}'s, and the renewal instant too when tested. */
+    private static boolean matches(
+            LockTarget target, ObservedLock observed, LockFields expected, boolean renewalTested) {
         try {
-            return observed.fields(target).sameLockAs(expected);
+            LockFields fields = observed.fields(target);
+            return fields.sameLockAs(expected)
+                    && (!renewalTested || Objects.equals(fields.renewed(), expected.renewed()));
         } catch (RuntimeException e) {
             return false;
         }

@@ -55,16 +55,30 @@ public final class LockPatch {
      *     to assume the canonical form this backend writes
      */
     public static String build(LockFields expected, LockFields desired, @Nullable ObservedLock stored) {
+        return build(expected, desired, stored, false);
+    }
+
+    /**
+     * As {@link #build(LockFields, LockFields, ObservedLock)}, and with {@code renewalTested} (a
+     * takeover) also conditional on the renewal annotation's text as {@code stored} shows it, which
+     * must then be given.
+     */
+    public static String build(
+            LockFields expected, LockFields desired, @Nullable ObservedLock stored, boolean renewalTested) {
         List<Object> ops = new ArrayList<>();
-        boolean annotationsPresent = lockTests(ops, expected, stored);
+        boolean annotationsPresent = lockTests(ops, expected, stored, renewalTested);
         lockWrites(ops, desired, annotationsPresent);
         return Json.write(ops);
     }
 
     /** Adds the tests of the lock fields; false when the annotations object is absent. */
-    private static boolean lockTests(List<Object> ops, LockFields expected, @Nullable ObservedLock stored) {
+    private static boolean lockTests(
+            List<Object> ops, LockFields expected, @Nullable ObservedLock stored, boolean renewalTested) {
         boolean annotationsPresent = true;
         if (stored == null) {
+            if (renewalTested) {
+                throw new IllegalArgumentException("a takeover's patch is built from a stored copy");
+            }
             ops.add(test("/spec/replicas", expected.replicas()));
             ops.add(test(key(LockFields.HOLDER_ANNOTATION), LockAnnotations.holderText(expected.holder())));
             ops.add(test(key(LockFields.TOKEN_ANNOTATION), LockAnnotations.tokenText(expected.token())));
@@ -83,7 +97,11 @@ public final class LockPatch {
                 if (token != null) {
                     ops.add(test(key(LockFields.TOKEN_ANNOTATION), token));
                 }
-                if (holder == null || token == null) {
+                String renewed = renewalTested ? annotations.get(LockFields.RENEWED_ANNOTATION) : null;
+                if (renewed != null) {
+                    ops.add(test(key(LockFields.RENEWED_ANNOTATION), renewed));
+                }
+                if (holder == null || token == null || (renewalTested && renewed == null)) {
                     ops.add(test(ANNOTATIONS, new LinkedHashMap<>(annotations)));
                 }
             } else {
@@ -115,13 +133,17 @@ public final class LockPatch {
      * @param stored what was last seen stored; its queue text is the one the writer expects
      */
     public static String buildQueue(
-            @Nullable LockFields expected, @Nullable LockFields desired, LockQueue desiredQueue, ObservedLock stored) {
+            @Nullable LockFields expected,
+            @Nullable LockFields desired,
+            LockQueue desiredQueue,
+            ObservedLock stored,
+            boolean renewalTested) {
         List<Object> ops = new ArrayList<>();
         Map<String, String> annotations = stored.annotations();
         String queue = stored.annotation(LockQueue.ANNOTATION);
         if (expected != null && desired != null) {
             // Every test before any write: the lock's, then the queue's.
-            boolean annotationsPresent = lockTests(ops, expected, stored);
+            boolean annotationsPresent = lockTests(ops, expected, stored, renewalTested);
             queueTests(ops, annotations, queue, stored);
             lockWrites(ops, desired, annotationsPresent);
         } else {

@@ -74,6 +74,28 @@ final class ClientBackend implements LockBackend {
     }
 
     @Override
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException {
+        clock.awaitUnpaused();
+        boolean applied = delegate.takeOver(target, expected, desired);
+        clock.awaitUnpaused();
+        return applied;
+    }
+
+    @Override
+    public boolean takeOver(
+            LockTarget target,
+            LockFields expected,
+            @Nullable String expectedQueueText,
+            LockFields desired,
+            LockQueue desiredQueue)
+            throws InterruptedException {
+        clock.awaitUnpaused();
+        boolean applied = delegate.takeOver(target, expected, expectedQueueText, desired, desiredQueue);
+        clock.awaitUnpaused();
+        return applied;
+    }
+
+    @Override
     public Subscription watch(LockTarget target, Runnable onChange) {
         clock.awaitUnpausedUninterruptibly();
         return delegate.watch(target, onChange);

@@ -69,6 +69,7 @@ public final class ConditionalWrites {
             String client,
             LockTarget target,
             @Nullable LockFields expected,
+            boolean renewalTested,
             @Nullable String expectedQueueText,
             @Nullable LockFields desired,
             LockQueue desiredQueue) {
@@ -83,7 +84,7 @@ public final class ConditionalWrites {
             if (store.faults().takeConflict()) {
                 deployment.resourceVersion = store.nextResourceVersion();
                 outcome = Outcome.CONFLICT;
-            } else if ((expected != null && !deployment.lockFields().sameLockAs(expected))
+            } else if ((expected != null && !matches(deployment.lockFields(), expected, renewalTested))
                     || !Objects.equals(deployment.annotations.get(LockQueue.ANNOTATION), expectedQueueText)) {
                 outcome = Outcome.DIFFERS;
             } else {
@@ -105,6 +106,14 @@ public final class ConditionalWrites {
             delivered(target);
         }
         return outcome;
+    }
+
+    /**
+     * Whether {@code stored} is the lock {@code expected} describes: replicas, holder and token, and
+     * the renewal instant too when {@code renewalTested} (a takeover, {@code LockBackend#takeOver}).
+     */
+    public static boolean matches(LockFields stored, LockFields expected, boolean renewalTested) {
+        return stored.sameLockAs(expected) && (!renewalTested || Objects.equals(stored.renewed(), expected.renewed()));
     }
 
     private static Map<String, @Nullable String> lockText(LockFields desired) {
