@@ -123,7 +123,17 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private boolean write(LockRecord record, LockQueue desired) throws InterruptedException {
         long sentAt = session.clock.nanoTime();
         mayBeQueued = true;
-        boolean applied = session.backend.compareAndSetQueue(target, record.queueText(), desired);
+        boolean applied;
+        try {
+            applied = session.backend.compareAndSetQueue(target, record.queueText(), desired);
+        } catch (LockBackendUnavailableException e) {
+            // An unreachable store (an API server restarting) is no reason to give up the wait: an
+            // entry left unrenewed expires, and the waiter enqueues again once the store answers
+            // (section 10.4). Not read fresh next: that read would need the store too.
+            log.debug("{}: queue write failed, waiting on: {}", target, e.toString());
+            recheckNanos = Durations.jitteredNanos(session.options.fallbackPollInterval());
+            return false;
+        }
         if (!applied) {
             recheckNanos = AT_ONCE;
             lostAWrite = true;
