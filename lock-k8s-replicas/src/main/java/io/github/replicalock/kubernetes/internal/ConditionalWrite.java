@@ -85,7 +85,7 @@ public final class ConditionalWrite {
             // Rejected: either the lock changed (a lost race) or our guess of the stored text was
             // wrong (absent keys, another spelling of the same token). The watch usually brings the
             // change that beat us within milliseconds; only what it cannot tell costs a GET.
-            if (!maybeApplied.get() && stored != null && lostToWatchedChange(target, stored, expected)) {
+            if (!maybeApplied.get() && stored != null && lostToWatchedChange(target, stored, expected, renewalTested)) {
                 return false;
             }
             ObservedLock fresh = reads.seen(target, reads.get(target));
@@ -207,11 +207,12 @@ public final class ConditionalWrite {
 
     /**
      * Whether the watch shows, in a copy newer than the one the rejected patch was built from, lock
-     * fields other than {@code expected}: then the race is lost (a copy newer than a real state of
-     * the server is a real state too). Unchanged fields, an unknown version or a slow watch leave the
-     * question to a GET.
+     * fields other than {@code expected} (or, for a takeover, another renewal): then the race is
+     * lost (a copy newer than a real state of the server is a real state too). Unchanged fields, an
+     * unknown version or a slow watch leave the question to a GET.
      */
-    private boolean lostToWatchedChange(LockTarget target, ObservedLock stored, LockFields expected)
+    private boolean lostToWatchedChange(
+            LockTarget target, ObservedLock stored, LockFields expected, boolean renewalTested)
             throws InterruptedException {
         long basedOn = Versions.parse(stored.resourceVersion());
         TargetWatch watch = watches.of(target);
@@ -223,7 +224,7 @@ public final class ConditionalWrite {
             return false;
         }
         ObservedLock seen = ObservedLock.of(newer);
-        if (matches(target, seen, expected)) {
+        if (matches(target, seen, expected, renewalTested)) {
             return false;
         }
         try {
