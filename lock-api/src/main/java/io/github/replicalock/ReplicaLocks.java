@@ -73,6 +73,35 @@ public final class ReplicaLocks implements AutoCloseable {
     }
 
     /**
+     * Breaks the hold on {@code target}, for an operator whose build is stuck (hanging while it
+     * renews, a wedged builder pod). One conditional write, tested on the holder and token just read
+     * so that it can never break a hold that began since: replicas 1 to 0, token kept (the next
+     * holder gets token + 1), and the act recorded in the annotation {@code
+     * replicalock.io/force-released} (holder, token, when, this instance's {@link #holder()} as the
+     * operator, the reason). The holder's pods are deleted, a Warning event {@code ForceReleased}
+     * tells {@code kubectl describe deployment} the story, and the holder's {@link
+     * ReplicaLock#close()} and {@link ReplicaLock#onLost} listeners get a {@link LockLostException}
+     * with the reason. The queue of waiters is untouched: its head acquires next.
+     *
+     * <pre>{@code
+     * LockStatus broken = locks.forceRelease(target, "builder wedged on a stuck mount, INC-1234");
+     * log.info("broke the hold of {} (token {})", broken.holder().orElse("?"), broken.fencingToken());
+     * }</pre>
+     *
+     * @param reason why, for the record: 1 to 1024 characters, not blank, on one line
+     * @return the status of the hold that was broken, as read just before the write
+     * @throws IllegalArgumentException if the reason is blank, too long or spans lines
+     * @throws LockNotHeldException if the lock was not held (free or releasing), or the hold seen
+     *     ended before the write landed; nothing was changed
+     * @throws LockTargetNotFoundException if the Deployment does not exist
+     * @throws LockTargetInvalidException if the Deployment is not a lock (replicas above 1, no selector)
+     * @throws InterruptedException if interrupted before the write; nothing was changed then
+     */
+    public LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException {
+        return engine.forceRelease(target, reason);
+    }
+
+    /**
      * Observes the lock. Never throws for a cluster state: a missing Deployment, replicas above 1 or
      * no selector give {@link LockState#UNKNOWN} with a reason.
      *

@@ -56,6 +56,8 @@ public interface Engine extends AutoCloseable {
 
     ReplicaLock acquire(LockTarget target, Duration timeout) throws InterruptedException;
 
+    LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException;
+
     @Override
     void close();
 }

@@ -139,7 +139,7 @@ final class HeldReplicaLock implements ReplicaLock {
         renewal.start();
         try {
             pods = BuilderPods.awaitReady(session, observer, fields(), oldPods, this::ensureWanted, now -> {
-                markLost(LockStates.whyChanged(now));
+                markLost(LockStates.whyChanged(now, session.holder, token));
                 throwIfLost();
             });
             started = true;
@@ -364,7 +364,7 @@ final class HeldReplicaLock implements ReplicaLock {
                 throw e;
             }
             if (!applied) {
-                markLost(LockStates.whyLost(session, target));
+                markLost(LockStates.whyLost(session, target, token));
                 throwIfLost();
             }
             synchronized (this) {

@@ -164,6 +164,19 @@ final class LockEngine implements Engine {
         }
     }
 
+    @Override
+    public LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException {
+        Objects.requireNonNull(target, "target must not be null");
+        Objects.requireNonNull(reason, () -> target + ": force-release reason must not be null");
+        enterBackend(target);
+        try {
+            session.ensureOpen(target);
+            return ForceReleases.forceRelease(session, target, reason);
+        } finally {
+            session.leave();
+        }
+    }
+
     /** Attempts on every read until one wins, re-reading by the time the hold seen would expire. */
     private final class WaitForLock implements TargetObserver.Check<Attempt.Won> {
         private final LockTarget target;

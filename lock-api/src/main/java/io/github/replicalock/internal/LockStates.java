@@ -5,6 +5,7 @@ import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
+import io.github.replicalock.spi.ForceRelease;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
@@ -104,10 +105,10 @@ final class LockStates {
         return candidates.stream().map(p -> p.name() + ": " + p.detail()).collect(Collectors.joining("; "));
     }
 
-    /** Why a conditional write of ours on {@code target} failed, from a fresh read. */
-    static String whyLost(LockSession session, LockTarget target) {
+    /** Why a conditional write of our hold with {@code token} on {@code target} failed, from a fresh read. */
+    static String whyLost(LockSession session, LockTarget target, long token) {
         try {
-            return whyChanged(session.backend.read(target).fields());
+            return whyChanged(session.backend.read(target).fields(), session.holder, token);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "the lock fields changed";
@@ -116,7 +117,20 @@ final class LockStates {
         }
     }
 
-    /** Why the lock is no longer ours, from the fields the store now shows. */
+    /**
+     * Why the hold of {@code holder} with {@code token} is no longer ours, from the fields the store
+     * now shows: an operator's force-release of that very hold says who and why, whatever happened
+     * since.
+     */
+    static String whyChanged(LockFields now, String holder, long token) {
+        ForceRelease act = now.forceReleased();
+        if (act != null && act.token() == token && holder.equals(act.holder())) {
+            return act.describe();
+        }
+        return whyChanged(now);
+    }
+
+    /** Why the lock is no longer the one seen, from the fields the store now shows. */
     static String whyChanged(LockFields now) {
         if (now.replicas() == 0) {
             return "the deployment was scaled to 0 by someone else (a kubectl scale or shell cleanup step?)";

@@ -125,7 +125,7 @@ final class Renewal {
             } else if (lock.fieldsWhileHeld() != null) {
                 // Had our own release changed the fields under this renewal, the lock would no
                 // longer be held: that is not a loss, and the release's own write reports a real one.
-                lock.markLost(LockStates.whyLost(session, lock.target()));
+                lock.markLost(LockStates.whyLost(session, lock.target(), lock.fencingToken()));
             }
         } catch (LockTargetNotFoundException e) {
             lock.markLost("the deployment was deleted");

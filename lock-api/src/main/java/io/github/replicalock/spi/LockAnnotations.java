@@ -42,6 +42,8 @@ import org.jspecify.annotations.Nullable;
  *       before the holder thinks its lease ran out. Rounded up, it waits at most a second longer than
  *       needed. Writing milliseconds would also be exact, but would change what the key means for
  *       every reader already deployed (and for people reading {@code kubectl describe}).
+ *   <li>{@link ForceRelease#ANNOTATION force-released}: {@link ForceRelease#text()}, written only
+ *       when {@link LockFields#forceReleased()} is set (a force-release); never removed.
  * </ul>
  *
  * <p><b>Reading.</b> Absent, empty and whitespace-only values all mean "not set": no holder, token
@@ -55,7 +57,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>lease: a positive whole number of seconds ({@code 0}, {@code -30}, {@code 2.5}, {@code 30s}
  *       are malformed);
  *   <li>acquired, renewed: an ISO 8601 / RFC 3339 date-time with an offset, such as {@code
- *       2026-01-31T12:00:00Z} or {@code 2026-01-31T14:00:00+02:00}.
+ *       2026-01-31T12:00:00Z} or {@code 2026-01-31T14:00:00+02:00};
+ *   <li>force-released: as {@link ForceRelease#parse} reads it.
  * </ul>
  *
  * <p>Writing rejects what reading would reject (a negative token, a lease that is not positive)
@@ -98,12 +101,14 @@ public final class LockAnnotations {
                 token(target, annotations.get(LockFields.TOKEN_ANNOTATION)),
                 instant(target, LockFields.ACQUIRED_ANNOTATION, annotations.get(LockFields.ACQUIRED_ANNOTATION)),
                 instant(target, LockFields.RENEWED_ANNOTATION, annotations.get(LockFields.RENEWED_ANNOTATION)),
-                lease(target, annotations.get(LockFields.LEASE_ANNOTATION)));
+                lease(target, annotations.get(LockFields.LEASE_ANNOTATION)),
+                ForceRelease.parse(target, annotations.get(ForceRelease.ANNOTATION)));
     }
 
     /**
      * Gives {@code out} the text of every lock annotation of {@code fields}, in the order holder,
-     * token, acquired, renewed, lease; {@code null} for a key to remove. {@code spec.replicas} is not
+     * token, acquired, renewed, lease, then the force-release record when there is one; {@code
+     * null} for a key to remove. {@code spec.replicas} is not
      * an annotation: the caller writes it.
      *
      * @throws IllegalArgumentException if the token is negative or the lease is not positive
@@ -122,6 +127,11 @@ public final class LockAnnotations {
         out.put(LockFields.RENEWED_ANNOTATION, renewedText);
         Duration lease = fields.lease();
         out.put(LockFields.LEASE_ANNOTATION, lease == null ? null : leaseText(lease));
+        ForceRelease act = fields.forceReleased();
+        if (act != null) {
+            // Only a force-release writes the record; no write removes it (the audit trail).
+            out.put(ForceRelease.ANNOTATION, act.text());
+        }
     }
 
     /**
@@ -138,7 +148,13 @@ public final class LockAnnotations {
             return fields;
         }
         return new LockFields(
-                fields.replicas(), fields.holder(), fields.token(), fields.acquired(), fields.renewed(), storedLease);
+                fields.replicas(),
+                fields.holder(),
+                fields.token(),
+                fields.acquired(),
+                fields.renewed(),
+                storedLease,
+                fields.forceReleased());
     }
 
     /** The holder annotation's text: the identity, or the empty string for nobody. */

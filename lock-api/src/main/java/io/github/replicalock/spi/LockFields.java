@@ -21,6 +21,10 @@ import org.jspecify.annotations.Nullable;
  * @param renewed {@code replicalock.io/renewed}
  * @param lease {@code replicalock.io/lease-seconds}; a backend stores it rounded up to whole
  *     seconds ({@link LockAnnotations#stored})
+ * @param forceReleased {@value ForceRelease#ANNOTATION}, the record of the last force-release
+ *     (docs/lock-protocol.md section 10.8), not compared by conditional writes. Read: the record
+ *     stored, null if none. Written: null leaves the stored record as it is (it is an audit trail
+ *     that only the next force-release replaces), so every write but a force-release's gives null
  */
 public record LockFields(
         int replicas,
@@ -28,7 +32,8 @@ public record LockFields(
         long token,
         @Nullable Instant acquired,
         @Nullable Instant renewed,
-        @Nullable Duration lease) {
+        @Nullable Duration lease,
+        @Nullable ForceRelease forceReleased) {
 
     /** The annotation keys, shared by every backend that stores on a Deployment. */
     public static final String HOLDER_ANNOTATION = "replicalock.io/holder";
@@ -42,6 +47,17 @@ public record LockFields(
         if (holder != null && holder.isBlank()) {
             holder = null;
         }
+    }
+
+    /** Lock fields that carry no force-release record: what every write but a force-release's gives. */
+    public LockFields(
+            int replicas,
+            @Nullable String holder,
+            long token,
+            @Nullable Instant acquired,
+            @Nullable Instant renewed,
+            @Nullable Duration lease) {
+        this(replicas, holder, token, acquired, renewed, lease, null);
     }
 
     /** Replicas 0, nobody holding, the last token kept. */
@@ -62,6 +78,25 @@ public record LockFields(
     /** Replicas 0, holder and times cleared, token kept. */
     public LockFields released() {
         return free(token);
+    }
+
+    /**
+     * The write of an operator's force-release of this hold: {@link #released()}, with {@code act}
+     * recorded in {@value ForceRelease#ANNOTATION}.
+     *
+     * <pre>{@code
+     * LockFields seen = backend.readFresh(target).fields();
+     * ForceRelease act = new ForceRelease(seen.token(), seen.holder(), now, "ops-alice", "builder wedged");
+     * boolean broken = backend.compareAndSet(target, seen, seen.forceReleasedBy(act));
+     * }</pre>
+     */
+    public LockFields forceReleasedBy(ForceRelease act) {
+        return new LockFields(0, null, token, null, null, null, Objects.requireNonNull(act, "act"));
+    }
+
+    /** These fields with {@code record} as the force-release read beside them. */
+    public LockFields withForceReleased(@Nullable ForceRelease record) {
+        return new LockFields(replicas, holder, token, acquired, renewed, lease, record);
     }
 
     /** True when replicas, holder and token are equal: what a conditional write compares. */

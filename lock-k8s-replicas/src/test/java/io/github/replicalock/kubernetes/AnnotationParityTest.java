@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
+import io.github.replicalock.spi.ForceRelease;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.testkit.FakeCluster;
@@ -90,6 +91,14 @@ class AnnotationParityTest {
                 edit(LockFields.HOLDER_ANNOTATION, "", legacy),
                 edit(LockFields.HOLDER_ANNOTATION, "   ", legacy),
                 edit(LockFields.HOLDER_ANNOTATION, " build-1 ", new LockFields(1, " build-1 ", 0, null, null, null)),
+                edit(ForceRelease.ANNOTATION, "token: 7\nholder: b\nat: now\nby: ops\nreason: wedged", invalid),
+                edit(ForceRelease.ANNOTATION, "token: 7\nholder: b\nby: ops\nreason: wedged", invalid),
+                edit(ForceRelease.ANNOTATION, " ", legacy),
+                edit(
+                        ForceRelease.ANNOTATION,
+                        "token: 7\nholder: b\nat: 2030-01-01T10:00:00Z\nby: ops\nreason: wedged\nticket: INC-1",
+                        legacy.withForceReleased(
+                                new ForceRelease(7, "b", Instant.parse("2030-01-01T10:00:00Z"), "ops", "wedged"))),
                 edit("example.com/token", "seven", legacy));
     }
 

@@ -2,6 +2,7 @@ package io.github.replicalock.kubernetes;
 
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
@@ -86,11 +87,25 @@ final class MockCluster implements AutoCloseable {
     }
 
     Deployment createBuilder(String name, LabelSelector selector, Map<String, String> podLabels) {
-        return client.apps()
-                .deployments()
-                .inNamespace(NAMESPACE)
-                .resource(deployment(name, selector, podLabels))
-                .create();
+        try {
+            return client.apps()
+                    .deployments()
+                    .inNamespace(NAMESPACE)
+                    .resource(deployment(name, selector, podLabels))
+                    .create();
+        } catch (KubernetesClientException e) {
+            // On a loaded machine the client's request timeout can fire after the mock has stored the
+            // Deployment; fabric8 then sends the POST again and gets 409 for its own first attempt.
+            Deployment stored = client.apps()
+                    .deployments()
+                    .inNamespace(NAMESPACE)
+                    .withName(name)
+                    .get();
+            if (e.getCode() == 409 && stored != null && stored.getSpec().getReplicas() == 0) {
+                return stored;
+            }
+            throw e;
+        }
     }
 
     static Deployment deployment(String name, LabelSelector selector, Map<String, String> podLabels) {

@@ -285,6 +285,12 @@ public abstract class LockBackendContract {
         }
     }
 
+    @Test
+    void aForceReleaseRecordIsWrittenByTheBreakingWriteReadBackAndKeptByLaterWrites() throws Exception {
+        ForceReleaseContract.theRecordIsWrittenWithTheBreakingWriteAndKept(
+                backend, track(newBackend()), newDeployment());
+    }
+
     // ---- the queue of waiters (section 10.4): bodies in QueueContract --------------------------
 
     @Test

@@ -134,8 +134,10 @@ public final class ConditionalWrites {
                 deployment.annotations.put(key, value);
             }
         });
-        deployment.fieldsCache = stored;
-        LockWrite write = store.history().recordWrite(store.clock().now(), deployment.target, client, before, stored);
+        // A write without a force-release record leaves the stored one (the audit trail) in place.
+        LockFields after = stored.forceReleased() == null ? stored.withForceReleased(before.forceReleased()) : stored;
+        deployment.fieldsCache = after;
+        LockWrite write = store.history().recordWrite(store.clock().now(), deployment.target, client, before, after);
         store.controller().reconcile(deployment);
         return write;
     }

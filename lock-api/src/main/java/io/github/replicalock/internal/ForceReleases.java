@@ -1,0 +1,80 @@
+package io.github.replicalock.internal;
+
+import io.github.replicalock.LockException;
+import io.github.replicalock.LockNotHeldException;
+import io.github.replicalock.LockStatus;
+import io.github.replicalock.LockTarget;
+import io.github.replicalock.spi.ForceRelease;
+import io.github.replicalock.spi.LockEvent;
+import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.PodSnapshot;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An operator's force-release ({@code docs/lock-protocol.md} section 10.8): one conditional write
+ * tested on the hold it saw, that hold's pods deleted, a Warning event. Never breaks a hold it did
+ * not see: the write's condition is the holder and token read just before.
+ */
+final class ForceReleases {
+    private static final Logger log = LoggerFactory.getLogger(ForceReleases.class);
+
+    private ForceReleases() {}
+
+    /** Breaks the hold on {@code target}; returns the status of the hold it broke, as read before. */
+    static LockStatus forceRelease(LockSession session, LockTarget target, String reason) throws InterruptedException {
+        try {
+            ForceRelease.checkReason(reason);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(target + ": " + e.getMessage(), e);
+        }
+        // A cached copy could show a hold that has already ended; an operator acts on the store's.
+        LockRecord seen = session.backend.readFresh(target);
+        LockStates.requireLock(target, seen);
+        LockStatus broken = LockStates.status(target, seen, session.clock.now());
+        LockFields held = seen.fields();
+        if (held.replicas() == 0) {
+            throw new LockNotHeldException(
+                    target,
+                    "nothing to force-release: the lock is " + broken.state() + " (replicas 0, READY " + broken.ready()
+                            + "); nothing was changed",
+                    broken);
+        }
+        ForceRelease act = new ForceRelease(held.token(), held.holder(), session.clock.now(), session.holder, reason);
+        if (!session.backend.compareAndSet(target, held, held.forceReleasedBy(act))) {
+            LockRecord now = session.backend.readFresh(target);
+            throw new LockNotHeldException(
+                    target,
+                    "the hold of '" + LockStates.displayedHolder(held) + "' with token " + held.token()
+                            + " ended before the force-release landed (" + LockStates.whyChanged(now.fields())
+                            + "); nothing was changed",
+                    LockStates.status(target, now, session.clock.now()));
+        }
+        log.warn(
+                "{}: {} broke the hold of '{}' with token {}: {}",
+                target,
+                session.holder,
+                LockStates.displayedHolder(held),
+                held.token(),
+                reason);
+        List<String> pods = seen.pods().stream().map(PodSnapshot::name).toList();
+        if (!pods.isEmpty()) {
+            try {
+                // Scaled to 0 the controller would stop them too, but gracefully; a wedged builder goes now.
+                session.backend.deletePods(target, pods);
+            } catch (LockException e) {
+                // The hold is broken already: the controller removes the pods of replicas 0 on its own.
+                log.warn("{}: force-released, but deleting its pods {} failed: {}", target, pods, e.getMessage());
+            }
+        }
+        session.backend.recordEvent(
+                target,
+                new LockEvent(
+                        LockEvent.Kind.FORCE_RELEASED,
+                        "hold of '" + LockStates.displayedHolder(held) + "' with token " + held.token() + " "
+                                + act.describe()));
+        return broken;
+    }
+}
