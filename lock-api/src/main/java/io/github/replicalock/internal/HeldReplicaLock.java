@@ -218,14 +218,7 @@ final class HeldReplicaLock implements ReplicaLock {
         log.warn("{}", exception.getMessage());
         session.listeners.lost(target, exception, heldFor());
         // isHeld() can get here from any thread, even after ReplicaLocks.close() closed the backend.
-        if (session.tryEnter()) {
-            try {
-                session.backend.recordEvent(
-                        target, new LockEvent(LockEvent.Kind.LOST, String.valueOf(exception.getMessage())));
-            } finally {
-                session.leave();
-            }
-        }
+        session.recordEventIfOpen(target, new LockEvent(LockEvent.Kind.LOST, String.valueOf(exception.getMessage())));
         loss.run(due);
     }
 

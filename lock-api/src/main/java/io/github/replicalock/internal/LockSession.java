@@ -6,6 +6,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LocksClosedException;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
+import io.github.replicalock.spi.LockEvent;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -77,6 +78,17 @@ final class LockSession {
             }
         } while (!backendUsers.compareAndSet(users, users + 1));
         return true;
+    }
+
+    /** Records {@code event} unless the backend is closed already; best effort, as every event. */
+    void recordEventIfOpen(LockTarget target, LockEvent event) {
+        if (tryEnter()) {
+            try {
+                backend.recordEvent(target, event);
+            } finally {
+                leave();
+            }
+        }
     }
 
     /** Ends a use of the backend; the last one closes it. */
