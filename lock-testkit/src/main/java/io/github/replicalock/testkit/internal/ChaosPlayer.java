@@ -2,7 +2,11 @@ package io.github.replicalock.testkit.internal;
 
 import static io.github.replicalock.testkit.internal.RunLog.stackOf;
 
+import io.github.replicalock.LockException;
+import io.github.replicalock.LockNotHeldException;
+import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
+import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.testkit.DeploymentSnapshot;
 import io.github.replicalock.testkit.FakeCluster;
 import io.github.replicalock.testkit.internal.SimulationPlan.Chaos;
@@ -11,6 +15,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Plays the plan's chaos events from outside the clients, each at its planned virtual instant, on
@@ -18,6 +23,9 @@ import java.util.concurrent.CountDownLatch;
  * clock steps of one client.
  */
 final class ChaosPlayer {
+    static final String OPERATOR = "operator";
+    static final String FORCE_RELEASE_REASON = "simulated operator: builder wedged";
+
     private final RunContext run;
     private final List<SimulatedClient> clients;
     private final Runnable onFinished;
@@ -25,6 +33,8 @@ final class ChaosPlayer {
     private final Set<Integer> legacyRunsHolding = ConcurrentHashMap.newKeySet();
 
     private final Thread thread;
+    /** The operator's instance, opened at the first force-release; used on the chaos thread only. */
+    private @Nullable ReplicaLocks operator;
 
     ChaosPlayer(RunContext run, List<SimulatedClient> clients, CountDownLatch started, Runnable onFinished) {
         this.run = run;
@@ -57,6 +67,10 @@ final class ChaosPlayer {
         } catch (RuntimeException e) {
             log.violation("chaos: " + stackOf(e));
         } finally {
+            ReplicaLocks locks = operator;
+            if (locks != null) {
+                locks.close();
+            }
             onFinished.run();
         }
     }
@@ -95,6 +109,38 @@ final class ChaosPlayer {
             case LATENCY -> fake.faults().latency(event.duration());
             case NO_LATENCY -> fake.faults().clearLatency();
             case WALL_CLOCK_STEP -> victim.stepWallClock(event.duration());
+            case FORCE_RELEASE -> forceRelease();
         }
+    }
+
+    /** The operator breaks the hold it reads, if any; what it broke is checked by {@link Invariants}. */
+    private void forceRelease() {
+        RunLog log = run.log();
+        try {
+            LockStatus broken = operator().forceRelease(run.target(), FORCE_RELEASE_REASON);
+            log.count("force-release: broke a hold");
+            log.trace(log.now() + " operator broke " + broken.holder().orElse("?") + " token " + broken.fencingToken());
+        } catch (LockNotHeldException e) {
+            log.count("force-release: not held");
+        } catch (LockException e) {
+            log.count("force-release: " + e.getClass().getSimpleName());
+            log.trace(log.now() + " operator: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private ReplicaLocks operator() {
+        ReplicaLocks locks = operator;
+        if (locks == null) {
+            locks = run.cluster()
+                    .locks(OPERATOR)
+                    .holder(OPERATOR)
+                    .options(run.plan().options)
+                    .shutdownHook(false)
+                    .build();
+            operator = locks;
+        }
+        return locks;
     }
 }

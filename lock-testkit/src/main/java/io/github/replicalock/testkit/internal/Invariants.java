@@ -12,6 +12,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.ForceRelease;
 import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.testkit.DeploymentSnapshot;
@@ -44,6 +45,8 @@ final class Invariants {
     private final List<Tracked> tracked = new CopyOnWriteArrayList<>();
     /** Which client each acquisition or takeover token went to. */
     private final Map<Long, String> tokenOwners = new ConcurrentHashMap<>();
+    /** The tokens of the holds an operator force-released. */
+    private final Set<Long> forceReleasedTokens = ConcurrentHashMap.newKeySet();
 
     private volatile long highestToken;
     /** When the last "told within a lease" check runs, on the shared clock. */
@@ -67,6 +70,7 @@ final class Invariants {
         LockFields before = write.before();
         LockFields after = write.after();
         log.trace(at(write.time()) + " " + write.client() + " wrote " + describe(before) + " -> " + describe(after));
+        checkForceRelease(write);
         if (after.token() <= before.token()) {
             return;
         }
@@ -96,6 +100,52 @@ final class Invariants {
                 }
             }
         });
+    }
+
+    /**
+     * A force-release breaks only the hold it recorded (docs/lock-protocol.md section 10.8): replicas
+     * 1 to 0, token kept, holder and token those of the record; and no other write removes or
+     * changes the record.
+     */
+    private void checkForceRelease(LockWrite write) {
+        LockFields before = write.before();
+        LockFields after = write.after();
+        ForceRelease act = after.forceReleased();
+        if (Objects.equals(act, before.forceReleased())) {
+            return;
+        }
+        if (act == null) {
+            log.violation(write.client() + " removed the force-release record " + before.forceReleased());
+            return;
+        }
+        if (before.replicas() != 1
+                || after.replicas() != 0
+                || before.token() != act.token()
+                || after.token() != before.token()
+                || !Objects.equals(before.holder(), act.holder())) {
+            log.violation(write.client() + " force-released " + describe(before) + " -> " + describe(after)
+                    + ", which is not the hold its record names: " + act.text().replace('\n', ' '));
+            return;
+        }
+        forceReleasedTokens.add(act.token());
+    }
+
+    /**
+     * Checks what a holder was told: a loss blamed on a force-release must follow one of that token
+     * (another cause may be told first, such as a lease that ran out while the holder was paused).
+     */
+    void onToldLost(String client, long token, String message) {
+        boolean blamesOperator = message.contains("force-released by " + ChaosPlayer.OPERATOR);
+        if (blamesOperator && !forceReleasedTokens.contains(token)) {
+            log.violation(
+                    client + " was told its token " + token + " was force-released, which it was not: " + message);
+        }
+        if (forceReleasedTokens.contains(token)) {
+            log.count(
+                    blamesOperator
+                            ? "told force-released, with the reason"
+                            : "told lost otherwise, then force-released");
+        }
     }
 
     /** The highest token handed out so far. */
@@ -258,6 +308,13 @@ final class Invariants {
             if (!client.equals(before.holder()) || !Objects.equals(before.holder(), after.holder())) {
                 log.violation("renewal by someone who is not the holder: " + where);
             }
+        } else if (before.replicas() == 1
+                && after.replicas() == 0
+                && client.equals(ChaosPlayer.OPERATOR)
+                && after.forceReleased() != null
+                && !Objects.equals(after.forceReleased(), before.forceReleased())) {
+            // Invariant 3's one exception, an operator's audited break: checkForceRelease judged it.
+            log.count("force-release");
         } else if (before.replicas() == 1 && after.replicas() == 0) {
             log.count("release");
             // Invariant 3: nobody releases a lock it does not hold.

@@ -284,6 +284,7 @@ final class SimulatedClient {
             held.lostAt = log.now();
             log.count("told lost");
             log.trace(log.now() + " " + name + " told lost: " + e.getMessage());
+            run.invariants().onToldLost(name, lock.fencingToken(), String.valueOf(e.getMessage()));
         });
         sleep(hold.duration());
         switch (hold.end()) {

@@ -110,7 +110,9 @@ public final class SimulationPlan {
         PAUSE,
         LATENCY,
         NO_LATENCY,
-        WALL_CLOCK_STEP
+        WALL_CLOCK_STEP,
+        /** An operator's {@code ReplicaLocks.forceRelease} of whatever hold it reads. */
+        FORCE_RELEASE
     }
 
     /**
@@ -139,6 +141,7 @@ public final class SimulationPlan {
                 case LATENCY -> "latency " + duration.toMillis() + " ms";
                 case NO_LATENCY -> "no latency";
                 case WALL_CLOCK_STEP -> "wall clock of client-" + client + " steps " + seconds(duration);
+                case FORCE_RELEASE -> "operator force-releases the hold it reads";
             };
             return seconds(at) + " " + what;
         }
@@ -198,13 +201,29 @@ public final class SimulationPlan {
             plannedScripts.add(script(random.split(), maxOperations));
         }
         scripts = List.copyOf(plannedScripts);
-        chaos = chaos(random.split(), maxChaos);
+        chaos = withForceReleases(chaos(random.split(), maxChaos), maxChaos, new SplittableRandom(~seed));
         // From a stream of its own, so that the rest of each seed's plan is what it was before fairness.
         SplittableRandom fairnessRandom = new SplittableRandom(seed ^ 0x5DEECE66DL);
         fairness = new Fairness[clients];
         for (int i = 0; i < clients; i++) {
             fairness[i] = fairnessRandom.nextInt(4) == 0 ? Fairness.BARGING : Fairness.FIFO;
         }
+    }
+
+    /**
+     * In one seed in four, one or two operator force-releases. From a stream of their own, so that
+     * every other part of each seed's plan is what it was before force-release existed.
+     */
+    private static List<Chaos> withForceReleases(List<Chaos> planned, int maxChaos, SplittableRandom random) {
+        if (maxChaos == 0 || random.nextInt(4) != 0) {
+            return planned;
+        }
+        List<Chaos> events = new ArrayList<>(planned);
+        for (int n = 1 + random.nextInt(2); n > 0; n--) {
+            events.add(new Chaos(ticks(random.nextInt(80)), ChaosKind.FORCE_RELEASE, 0, 0, Duration.ZERO));
+        }
+        events.sort(Comparator.comparing(Chaos::at));
+        return List.copyOf(events);
     }
 
     /** The options of {@code client}: the run's, with that client's fairness. */
