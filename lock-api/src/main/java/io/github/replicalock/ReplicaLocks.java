@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
@@ -98,7 +99,23 @@ public final class ReplicaLocks implements AutoCloseable {
      * @throws InterruptedException if interrupted before the write; nothing was changed then
      */
     public LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException {
-        return engine.forceRelease(target, reason);
+        return engine.forceRelease(target, OptionalLong.empty(), reason);
+    }
+
+    /**
+     * As {@link #forceRelease(LockTarget, String)}, but breaks only the hold with {@code token}: for
+     * an operator who read the token from {@link #status} (or {@code kubectl}) and decided to break
+     * that hold, not one that began since.
+     *
+     * <pre>{@code
+     * LockStatus seen = locks.status(target);            // held by drone-build-41, token 7
+     * locks.forceRelease(target, seen.fencingToken(), "builder wedged, INC-1234");
+     * }</pre>
+     *
+     * @throws LockNotHeldException also when the lock is held with another token; nothing was changed
+     */
+    public LockStatus forceRelease(LockTarget target, long token, String reason) throws InterruptedException {
+        return engine.forceRelease(target, OptionalLong.of(token), reason);
     }
 
     /**

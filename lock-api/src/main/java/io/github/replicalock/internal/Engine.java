@@ -11,6 +11,7 @@ import io.github.replicalock.spi.LockClock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The engine as {@link ReplicaLocks} sees it, and the one way to open one. Public only so that
@@ -56,7 +57,7 @@ public interface Engine extends AutoCloseable {
 
     ReplicaLock acquire(LockTarget target, Duration timeout) throws InterruptedException;
 
-    LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException;
+    LockStatus forceRelease(LockTarget target, OptionalLong token, String reason) throws InterruptedException;
 
     @Override
     void close();

@@ -10,6 +10,7 @@ import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
 import java.util.List;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,8 +24,12 @@ final class ForceReleases {
 
     private ForceReleases() {}
 
-    /** Breaks the hold on {@code target}; returns the status of the hold it broke, as read before. */
-    static LockStatus forceRelease(LockSession session, LockTarget target, String reason) throws InterruptedException {
+    /**
+     * Breaks the hold on {@code target}, only the one with {@code expectedToken} when it is present;
+     * returns the status of the hold it broke, as read before.
+     */
+    static LockStatus forceRelease(LockSession session, LockTarget target, OptionalLong expectedToken, String reason)
+            throws InterruptedException {
         try {
             ForceRelease.checkReason(reason);
         } catch (IllegalArgumentException e) {
@@ -40,6 +45,13 @@ final class ForceReleases {
                     target,
                     "nothing to force-release: the lock is " + broken.state() + " (replicas 0, READY " + broken.ready()
                             + "); nothing was changed",
+                    broken);
+        }
+        if (expectedToken.isPresent() && held.token() != expectedToken.getAsLong()) {
+            throw new LockNotHeldException(
+                    target,
+                    "not force-released: the lock is held by '" + LockStates.displayedHolder(held) + "' with token "
+                            + held.token() + ", not token " + expectedToken.getAsLong() + "; nothing was changed",
                     broken);
         }
         ForceRelease act = new ForceRelease(held.token(), held.holder(), session.clock.now(), session.holder, reason);

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -165,13 +166,13 @@ final class LockEngine implements Engine {
     }
 
     @Override
-    public LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException {
+    public LockStatus forceRelease(LockTarget target, OptionalLong token, String reason) throws InterruptedException {
         Objects.requireNonNull(target, "target must not be null");
         Objects.requireNonNull(reason, () -> target + ": force-release reason must not be null");
         enterBackend(target);
         try {
             session.ensureOpen(target);
-            return ForceReleases.forceRelease(session, target, reason);
+            return ForceReleases.forceRelease(session, target, token, reason);
         } finally {
             session.leave();
         }

@@ -178,6 +178,29 @@ class ForceReleaseTest {
     }
 
     @Test
+    void withATokenOnlyThatHoldIsBroken() throws Exception {
+        ReplicaLock first = fixture.locks("drone-build-41").acquire(target, LONG);
+        long seenToken = first.fencingToken();
+        first.close();
+        ReplicaLock second = fixture.locks("drone-build-42").acquire(target, LONG);
+        ReplicaLocks operator = fixture.locks("ops-alice");
+
+        assertThatThrownBy(() -> operator.forceRelease(target, seenToken, REASON))
+                .isInstanceOfSatisfying(
+                        LockNotHeldException.class,
+                        e -> assertThat(e.status().fencingToken()).isEqualTo(second.fencingToken()))
+                .hasMessageContaining("held by 'drone-build-42' with token " + second.fencingToken())
+                .hasMessageContaining("not token " + seenToken)
+                .hasMessageContaining("nothing was changed");
+        assertThat(second.isHeld()).isTrue();
+
+        LockStatus broken = operator.forceRelease(target, second.fencingToken(), REASON);
+        assertThat(broken.holder()).contains("drone-build-42");
+        assertThat(fixture.cluster.deployment(target).replicas()).isZero();
+        assertThatThrownBy(second::close).isInstanceOf(LockLostException.class);
+    }
+
+    @Test
     void reasonsThatCannotBeRecordedAreRefusedBeforeAnythingIsRead() throws Exception {
         ReplicaLock held = fixture.locks("drone-build-41").acquire(target, LONG);
         ReplicaLocks operator = fixture.locks("ops-alice");
