@@ -1,6 +1,8 @@
 package io.github.replicalock.cli;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTimeoutException;
@@ -12,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -41,6 +44,8 @@ import picocli.CommandLine.Parameters;
             "--kill-after it and its descendants are killed (a second signal kills at once); then the",
             "lock is released. If the lock is lost while COMMAND runs (scaled to 0 under it, taken over),",
             "COMMAND is stopped the same way and the exit code is 76.",
+            "Waiting builds queue on the deployment and get the lock in arrival order (--fairness fifo);",
+            "a waiter killed while queued (SIGKILL) holds the queue up for at most 3s.",
             "Exits with COMMAND's own exit code when it ran.%n"
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -64,6 +69,14 @@ final class RunCommand extends DeploymentCommand {
 
     @Option(names = "--no-wait", description = "Do not wait: exit with the busy code at once if the lock is taken.")
     boolean noWait;
+
+    @Option(
+            names = "--fairness",
+            paramLabel = "fifo|barging",
+            description =
+                    "fifo (default): join the queue of waiters and get the lock in arrival order; --no-wait is busy"
+                            + " while others are queued. barging: ignore the queue, take the lock whenever it is free.")
+    String fairness = "fifo";
 
     @Option(
             names = "--lease",
@@ -142,6 +155,7 @@ final class RunCommand extends DeploymentCommand {
                     .leaseDuration(leaseDuration)
                     .readyTimeout(positive(target, "--ready-timeout", readyTimeout))
                     .releaseTimeout(positive(target, "--release-timeout", releaseTimeout))
+                    .fairness(fairness(target, fairness))
                     .build();
         } catch (IllegalArgumentException e) {
             throw CliFailure.usage(target + ": " + e.getMessage());
@@ -203,6 +217,11 @@ final class RunCommand extends DeploymentCommand {
                             plan.busyExitCode(),
                             target + ": busy, "
                                     + StatusView.phrase(status, terminal.clock().instant())
+                                    + (status.state() == LockState.IDLE
+                                                    && !status.waiters().isEmpty()
+                                            ? "; free, but the queued waiters go first (--fairness barging"
+                                                    + " ignores the queue)"
+                                            : "")
                                     + "; not waiting (--no-wait), the command did not run");
                 }
                 lock = got.get();
@@ -301,6 +320,16 @@ final class RunCommand extends DeploymentCommand {
                     + ("--wait".equals(option) ? " (use --no-wait not to wait)" : ""));
         }
         return d;
+    }
+
+    static Fairness fairness(LockTarget target, String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "fifo" -> Fairness.FIFO;
+            case "barging" -> Fairness.BARGING;
+            default ->
+                throw CliFailure.usage(
+                        target + ": --fairness '" + text + "' is not a fairness: expected fifo or barging");
+        };
     }
 
     static int exitCode(LockTarget target, String option, String text) {
