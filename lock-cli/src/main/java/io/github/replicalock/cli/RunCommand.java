@@ -1,20 +1,27 @@
 package io.github.replicalock.cli;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockState;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
+import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueEntry;
+import io.github.replicalock.spi.Subscription;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -41,12 +48,22 @@ import picocli.CommandLine.Parameters;
             "--kill-after it and its descendants are killed (a second signal kills at once); then the",
             "lock is released. If the lock is lost while COMMAND runs (scaled to 0 under it, taken over),",
             "COMMAND is stopped the same way and the exit code is 76.",
+            "Waiting builds queue on the deployment and get the lock in arrival order (--fairness fifo);",
+            "a waiter killed while queued (SIGKILL) holds the queue up for at most 3s.",
             "Exits with COMMAND's own exit code when it ran.%n"
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {})
 final class RunCommand extends DeploymentCommand {
     static final Duration DEFAULT_WAIT = Duration.ofMinutes(10);
+    /** The library's waiter grace (docs/lock-protocol.md 10.3), added to an entry's lease to judge it dead. */
+    private static final Duration WAITER_GRACE = Duration.ofSeconds(1);
+    /** Covers the reads' latency, so the last look comes after the judge's deadline. */
+    private static final Duration JUDGE_MARGIN = Duration.ofMillis(250);
+    /** {@code --no-wait} waits no longer than this to judge a queue (entries of another version's longer lease). */
+    private static final Duration LONGEST_JUDGEMENT = Duration.ofSeconds(10);
+
+    private static final Duration JUDGE_POLL = Duration.ofMillis(250);
 
     @Parameters(
             index = "1..*",
@@ -62,8 +79,19 @@ final class RunCommand extends DeploymentCommand {
     @Nullable
     String waitFor;
 
-    @Option(names = "--no-wait", description = "Do not wait: exit with the busy code at once if the lock is taken.")
+    @Option(
+            names = "--no-wait",
+            description = "Do not wait: exit with the busy code at once if the lock is taken (if it is free with"
+                    + " waiters queued, up to 3s to see whether they are alive).")
     boolean noWait;
+
+    @Option(
+            names = "--fairness",
+            paramLabel = "fifo|barging",
+            description =
+                    "fifo (default): join the queue of waiters and get the lock in arrival order; --no-wait is busy"
+                            + " while others are queued. barging: ignore the queue, take the lock whenever it is free.")
+    String fairness = "fifo";
 
     @Option(
             names = "--lease",
@@ -142,6 +170,7 @@ final class RunCommand extends DeploymentCommand {
                     .leaseDuration(leaseDuration)
                     .readyTimeout(positive(target, "--ready-timeout", readyTimeout))
                     .releaseTimeout(positive(target, "--release-timeout", releaseTimeout))
+                    .fairness(fairness(target, fairness))
                     .build();
         } catch (IllegalArgumentException e) {
             throw CliFailure.usage(target + ": " + e.getMessage());
@@ -194,7 +223,7 @@ final class RunCommand extends DeploymentCommand {
             try (Progress progress =
                     Progress.start(locks, target, terminal, cluster.quiet, Progress.WAITING_FOR_LOCK)) {
                 Optional<ReplicaLock> got = plan.waitLimit() == null
-                        ? locks.tryAcquire(target)
+                        ? tryAcquire(locks, connection, plan)
                         : Optional.of(locks.acquire(target, plan.waitLimit()));
                 waited = progress.elapsed();
                 if (got.isEmpty()) {
@@ -203,6 +232,11 @@ final class RunCommand extends DeploymentCommand {
                             plan.busyExitCode(),
                             target + ": busy, "
                                     + StatusView.phrase(status, terminal.clock().instant())
+                                    + (status.state() == LockState.IDLE
+                                                    && !status.waiters().isEmpty()
+                                            ? "; free, but the queued waiters go first (--fairness barging"
+                                                    + " ignores the queue)"
+                                            : "")
                                     + "; not waiting (--no-wait), the command did not run");
                 }
                 lock = got.get();
@@ -225,6 +259,52 @@ final class RunCommand extends DeploymentCommand {
                             + plan.command().get(0));
             return supervisor.run(lock, plan.command(), environment(lock));
         }
+    }
+
+    /**
+     * {@code --no-wait}. Under FIFO one look is not enough when the lock is free and waiters are
+     * queued: this process has just started, so it sees every entry for the first time, and an entry
+     * first seen counts as alive (docs/lock-protocol.md 10.5). A queue whose waiters all died (a
+     * SIGKILLed step) would then make every later {@code --no-wait} step busy for as long as nobody
+     * waits, each step being a new process. So it looks on for the entries' lease plus grace, woken
+     * by the watch: live waiters take the lock meanwhile (busy), dead ones are judged dead by then
+     * and the lock is ours, their entries removed by our write.
+     */
+    private static Optional<ReplicaLock> tryAcquire(ReplicaLocks locks, ClusterOptions.Cluster connection, Plan plan)
+            throws InterruptedException {
+        LockTarget target = plan.target();
+        Optional<ReplicaLock> got = locks.tryAcquire(target);
+        if (got.isPresent() || plan.options().fairness() != Fairness.FIFO || !freeButQueued(locks.status(target))) {
+            return got;
+        }
+        LockRecord record = connection.backend().read(target);
+        Duration judge = record.queue().entries().stream()
+                .map(QueueEntry::lease)
+                .max(Duration::compareTo)
+                .map(lease -> lease.plus(WAITER_GRACE).plus(JUDGE_MARGIN))
+                .orElse(Duration.ZERO);
+        if (judge.isZero() || judge.compareTo(LONGEST_JUDGEMENT) > 0) {
+            return got;
+        }
+        long deadline = System.nanoTime() + judge.toNanos();
+        Semaphore changed = new Semaphore(0);
+        try (Subscription watch = connection.backend().watch(target, changed::release)) {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                long sleep = watch.isConnected() ? left : Math.min(left, JUDGE_POLL.toNanos());
+                if (left > 0 && changed.tryAcquire(sleep, TimeUnit.NANOSECONDS)) {
+                    changed.drainPermits();
+                }
+                got = locks.tryAcquire(target);
+                if (got.isPresent() || left <= 0 || !freeButQueued(locks.status(target))) {
+                    return got;
+                }
+            }
+        }
+    }
+
+    private static boolean freeButQueued(LockStatus status) {
+        return status.state() == LockState.IDLE && !status.waiters().isEmpty();
     }
 
     private static Map<String, String> environment(ReplicaLock lock) {
@@ -301,6 +381,16 @@ final class RunCommand extends DeploymentCommand {
                     + ("--wait".equals(option) ? " (use --no-wait not to wait)" : ""));
         }
         return d;
+    }
+
+    static Fairness fairness(LockTarget target, String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "fifo" -> Fairness.FIFO;
+            case "barging" -> Fairness.BARGING;
+            default ->
+                throw CliFailure.usage(
+                        target + ": --fairness '" + text + "' is not a fairness: expected fifo or barging");
+        };
     }
 
     static int exitCode(LockTarget target, String option, String text) {

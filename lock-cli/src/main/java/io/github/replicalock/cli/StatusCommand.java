@@ -17,11 +17,12 @@ import picocli.CommandLine.Option;
         versionProvider = Version.class,
         usageHelpWidth = 100,
         headerHeading = "%n",
-        header = "Show the lock: READY, state, holder, fencing token, lease left.",
+        header = "Show the lock: READY, state, holder, fencing token, lease left, queued waiters.",
         description = {
             "%nText is one kubectl-like line under a header; JSON is one object for scripts:",
             "  namespace, deployment, state (IDLE STARTING ACTIVE RELEASING UNKNOWN), ready, desiredReplicas,",
-            "  readyReplicas, holder, token, acquired, renewed, leaseSeconds, leaseLeftSeconds, reason.",
+            "  readyReplicas, holder, token, acquired, renewed, leaseSeconds, leaseLeftSeconds, reason, and",
+            "  waiters (head first: identity, enqueued, waitedSeconds) only while someone is queued.",
             "The lease left is by this machine's clock from the holder's last renewal (informational).",
             "Exits 0 when the deployment is a lock, 66 when it is not found, 65 when it is not a lock",
             "(the status is printed in every case).%n"

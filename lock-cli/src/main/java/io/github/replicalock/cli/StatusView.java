@@ -150,7 +150,10 @@ final class StatusView {
         return out.append('"').toString();
     }
 
-    /** {@code ACTIVE READY 1/1, held by 'x' (token 7), lease left 25s}: what a waiting build is told. */
+    /**
+     * {@code ACTIVE READY 1/1, held by 'x' (token 7), lease left 25s, 2 queued (head 'y')}: what a
+     * waiting build is told.
+     */
     static String phrase(LockStatus status, Instant now) {
         StringBuilder out =
                 new StringBuilder(status.state().name()).append(" READY ").append(status.ready());
@@ -162,6 +165,13 @@ final class StatusView {
                     left.isNegative()
                             ? ", lease expired " + Durations.format(left.negated()) + " ago"
                             : ", lease left " + Durations.format(left));
+        }
+        if (!status.waiters().isEmpty()) {
+            out.append(", ")
+                    .append(status.waiters().size())
+                    .append(" queued (head '")
+                    .append(status.waiters().get(0).identity())
+                    .append("')");
         }
         status.reason().ifPresent(r -> out.append(": ").append(r));
         return out.toString();

@@ -2,6 +2,7 @@ package io.github.replicalock.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.replicalock.Fairness;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -71,6 +72,8 @@ class ArgumentsTest {
                         + "--busy-exit-code '300' is not an exit code: expected 0 to 255",
                 "run buildah-external -n apps--droneio--prd --busy-exit-code busy -- make" + "| " + WHERE
                         + "--busy-exit-code 'busy' is not an exit code",
+                "run buildah-external -n apps--droneio--prd --fairness fair -- make" + "| " + WHERE
+                        + "--fairness 'fair' is not a fairness: expected fifo or barging",
                 "run buildah-external -n apps--droneio--prd --holder ' ' -- make" + "| " + WHERE
                         + "--holder ' ' must be 1 to 253 printable characters",
                 "run buildah-external -n apps--droneio--prd| " + WHERE + "Missing required parameter: 'COMMAND'",
@@ -187,6 +190,7 @@ class ArgumentsTest {
         assertThat(plan.options().releaseTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(plan.killAfter()).isEqualTo(Duration.ofSeconds(10));
         assertThat(plan.busyExitCode()).isEqualTo(75);
+        assertThat(plan.options().fairness()).isEqualTo(Fairness.FIFO);
         assertThat(plan.holder()).isEqualTo("octo/app/42");
         assertThat(plan.command())
                 .as("options after -- belong to the command")
@@ -213,6 +217,8 @@ class ArgumentsTest {
                 "me",
                 "--busy-exit-code",
                 "0",
+                "--fairness",
+                "barging",
                 "--",
                 "./build.sh");
 
@@ -223,7 +229,20 @@ class ArgumentsTest {
         assertThat(plan.killAfter()).isZero();
         assertThat(plan.holder()).isEqualTo("me");
         assertThat(plan.busyExitCode()).isZero();
+        assertThat(plan.options().fairness()).isEqualTo(Fairness.BARGING);
         assertThat(plan.command()).containsExactly("./build.sh");
+    }
+
+    @Test
+    void fairnessIsCaseInsensitive() {
+        assertThat(plan("run", "buildah-external", "-n", NS, "--fairness", "FIFO", "--", "make")
+                        .options()
+                        .fairness())
+                .isEqualTo(Fairness.FIFO);
+        assertThat(plan("run", "buildah-external", "-n", NS, "--fairness", "Barging", "--", "make")
+                        .options()
+                        .fairness())
+                .isEqualTo(Fairness.BARGING);
     }
 
     @Test
@@ -238,7 +257,9 @@ class ArgumentsTest {
         assertThat(out.toString())
                 .contains("replica-lock run [OPTIONS] DEPLOYMENT -- COMMAND [ARGS...]")
                 .contains("REPLICA_LOCK_TOKEN")
-                .contains("--kill-after");
+                .contains("--kill-after")
+                .contains("--fairness=fifo|barging")
+                .contains("arrival order");
     }
 
     @Test

@@ -64,6 +64,10 @@ class StatusViewTest {
                         + "\",\"waitedSeconds\":"
                         + queued.waiters().get(1).waited().toSeconds() + "}]}");
         assertThat(StatusView.json(HELD, NOW)).doesNotContain("waiters");
+        assertThat(StatusView.phrase(queued, queued.renewed().orElseThrow()))
+                .isEqualTo("ACTIVE READY 1/1, held by 'octo/app/42' (token 7), lease left 30s,"
+                        + " 2 queued (head 'drone-build-41')");
+        assertThat(StatusView.phrase(HELD, NOW)).doesNotContain("queued");
     }
 
     @Test
