@@ -38,6 +38,9 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
 
     private boolean queued;
     private boolean mayBeQueued;
+    /** Whether this wait has written its entry; until then {@link #lastWriteNanos} means nothing. */
+    private boolean wroteEntry;
+
     private long lastWriteNanos;
     private long recheckNanos = ExpiryTracker.NEVER;
     private boolean lostAWrite;
@@ -66,6 +69,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         QueueJudge.Verdict verdict = judge.judge(target, queue, me, readStart, readEnd);
         long holdExpiresIn = engine.holdExpiresIn(target, record, readStart, readEnd);
         boolean listed = queue.contains(me);
+        if (listed) {
+            // Perhaps not written by this wait: an earlier acquire of this identity (here, or in a
+            // process before a restart) that could not remove its entry. It is this wait's now, to
+            // renew and to remove on leaving, or it would outlive the acquire that let it stand.
+            mayBeQueued = true;
+        }
         if (queued && !listed) {
             // Pruned after a pause or partition, or an operator cleared the queue: back to the tail.
             log.debug("{}: '{}' found its queue entry gone; enqueueing again", target, me);
@@ -92,12 +101,11 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             holdExpiresIn = declined.expiresInNanos();
         }
         if (listed) {
-            long dueIn = lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart;
-            if (dueIn <= 0
+            if (renewalDueIn(readStart) <= 0
                     && !write(record, queue.withoutAll(verdict.deadWaiters()).renew(me, session.clock.now()))) {
                 return null;
             }
-            dueIn = lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart;
+            long dueIn = renewalDueIn(readStart);
             recheckNanos = Math.min(Math.max(dueIn, AT_ONCE), verdict.nextDeathAhead(queue, me));
         } else {
             LockQueue pruned = queue.withoutAll(verdict.deadWaiters());
@@ -117,6 +125,15 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             recheckNanos = Math.min(recheckNanos, holdExpiresIn);
         }
         return null;
+    }
+
+    /**
+     * Nanoseconds from {@code readStart} until this wait's entry is due for renewal; at once for an
+     * entry it has not written itself (the monotonic clock's origin is arbitrary, so no instant
+     * stands for "never written").
+     */
+    private long renewalDueIn(long readStart) {
+        return wroteEntry ? lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart : 0;
     }
 
     /** A queue-only write of {@code desired} on what {@code record} showed; false (and read again soon) if it lost. */
@@ -140,6 +157,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             return false;
         }
         lastWriteNanos = sentAt;
+        wroteEntry = true;
         return true;
     }
 
