@@ -196,20 +196,34 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         observer.wakeAll();
     }
 
-    /** Removes this waiter's entry if it is there; true if an interrupt came meanwhile. */
+    /**
+     * Removes this waiter's entry if it is there, and with it the entries judged dead on the same
+     * read, as the acquiring write does (section 10.4): a waiter that leaves may be the last one to
+     * write the queue for a while. True if an interrupt came meanwhile.
+     */
     private boolean removeEntry() {
         boolean interrupted = false;
+        boolean fresh = false;
+        String me = session.holder;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
-                LockRecord record = session.backend.read(target);
-                if (!record.queue().contains(session.holder)) {
+                long readStart = session.clock.nanoTime();
+                // After a lost write the store's own copy: a stale watch cache would show the same
+                // text again, and every attempt would lose on it.
+                LockRecord record = fresh ? session.backend.readFresh(target) : session.backend.read(target);
+                long readEnd = session.clock.nanoTime();
+                LockQueue queue = record.queue();
+                if (!queue.contains(me)) {
                     return interrupted;
                 }
-                if (session.backend.compareAndSetQueue(
-                        target, record.queueText(), record.queue().without(session.holder))) {
-                    log.debug("{}: '{}' left the queue", target, session.holder);
+                Set<String> leaving = new HashSet<>(
+                        judge.judge(target, queue, me, readStart, readEnd).deadWaiters());
+                leaving.add(me);
+                if (session.backend.compareAndSetQueue(target, record.queueText(), queue.withoutAll(leaving))) {
+                    log.debug("{}: '{}' left the queue, with {} judged dead", target, me, leaving.size() - 1);
                     return interrupted;
                 }
+                fresh = true;
             } catch (InterruptedException e) {
                 // Kept for the caller once the entry is gone: this removal is not interruptible.
                 interrupted = true;

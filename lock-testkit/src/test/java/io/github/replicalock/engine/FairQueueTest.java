@@ -248,6 +248,33 @@ class FairQueueTest {
         held.close();
     }
 
+    /**
+     * Leaving prunes what the leaver judged dead, as acquiring does: the entry ahead died (3 s: its
+     * 2 s lease and 1 s grace) after the leaver's last renewal (every 2/3 s: 2.67 s, the next at
+     * 3.33 s) and before its timeout (3.2 s), so only the removing write can drop it.
+     */
+    @Test
+    void aWaiterThatLeavesAlsoRemovesTheEntriesItJudgedDead() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        String dead = LockQueue.empty()
+                .enqueue(QueueEntry.joining("gone", fixture.cluster.clock().now(), Duration.ofSeconds(2)))
+                .text();
+        fixture.cluster.annotate(fixture.target.namespace(), fixture.target.name(), LockQueue.ANNOTATION, dead);
+
+        assertThatThrownBy(() -> fixture.locks("w").acquire(fixture.target, Duration.ofMillis(3200)))
+                .isInstanceOf(LockTimeoutException.class);
+
+        List<QueueWrite> writes = fixture.cluster.queueWrites(fixture.target);
+        QueueWrite removal = writes.get(writes.size() - 1);
+        assertThat(removal.client()).isEqualTo("w");
+        assertThat(removal.before().entries()).extracting(QueueEntry::waiter).containsExactly("gone", "w");
+        assertThat(removal.after().isEmpty())
+                .as("w and the dead entry, in one write")
+                .isTrue();
+        assertThat(queueText()).isEmpty();
+        held.close();
+    }
+
     private Throwable catchTimeout(ReplicaLocks waiting) {
         try {
             waiting.acquire(fixture.target, Duration.ofSeconds(20)).close();
