@@ -23,9 +23,6 @@ import org.slf4j.LoggerFactory;
 final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private static final Logger log = LoggerFactory.getLogger(FairWait.class);
 
-    /** The queue's part of an acquiring write: the text tested and the queue written with the hold. */
-    record QueueChange(@Nullable String expectedText, LockQueue desired) {}
-
     /** Reads again at once after a write lost to a change of the queue: the change is what to judge. */
     private static final long AT_ONCE = 1;
 
@@ -84,9 +81,8 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             Set<String> leaving = new HashSet<>(verdict.deadWaiters());
             leaving.add(me);
             LockQueue after = queue.withoutAll(leaving);
-            FairWait.QueueChange change =
-                    queue.isEmpty() && isBlank(record.queueText()) ? null : new QueueChange(record.queueText(), after);
-            Attempt attempt = engine.attempt(target, record, readStart, readEnd, change);
+            Attempt attempt =
+                    engine.attempt(target, record, readStart, readEnd, QueueAcquisition.change(record, after));
             if (attempt instanceof Attempt.Won won) {
                 queued = false;
                 mayBeQueued = false;
@@ -237,9 +233,5 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         }
         log.debug("{}: could not leave the queue; the entry expires after its lease", target);
         return interrupted;
-    }
-
-    private static boolean isBlank(@Nullable String text) {
-        return text == null || text.isBlank();
     }
 }
