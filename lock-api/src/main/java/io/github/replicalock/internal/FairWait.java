@@ -23,9 +23,6 @@ import org.slf4j.LoggerFactory;
 final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private static final Logger log = LoggerFactory.getLogger(FairWait.class);
 
-    /** The queue's part of an acquiring write: the text tested and the queue written with the hold. */
-    record QueueChange(@Nullable String expectedText, LockQueue desired) {}
-
     /** Reads again at once after a write lost to a change of the queue: the change is what to judge. */
     private static final long AT_ONCE = 1;
 
@@ -38,6 +35,9 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
 
     private boolean queued;
     private boolean mayBeQueued;
+    /** Whether this wait has written its entry; until then {@link #lastWriteNanos} means nothing. */
+    private boolean wroteEntry;
+
     private long lastWriteNanos;
     private long recheckNanos = ExpiryTracker.NEVER;
     private boolean lostAWrite;
@@ -66,6 +66,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         QueueJudge.Verdict verdict = judge.judge(target, queue, me, readStart, readEnd);
         long holdExpiresIn = engine.holdExpiresIn(target, record, readStart, readEnd);
         boolean listed = queue.contains(me);
+        if (listed) {
+            // Perhaps not written by this wait: an earlier acquire of this identity (here, or in a
+            // process before a restart) that could not remove its entry. It is this wait's now, to
+            // renew and to remove on leaving, or it would outlive the acquire that let it stand.
+            mayBeQueued = true;
+        }
         if (queued && !listed) {
             // Pruned after a pause or partition, or an operator cleared the queue: back to the tail.
             log.debug("{}: '{}' found its queue entry gone; enqueueing again", target, me);
@@ -75,9 +81,8 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             Set<String> leaving = new HashSet<>(verdict.deadWaiters());
             leaving.add(me);
             LockQueue after = queue.withoutAll(leaving);
-            FairWait.QueueChange change =
-                    queue.isEmpty() && isBlank(record.queueText()) ? null : new QueueChange(record.queueText(), after);
-            Attempt attempt = engine.attempt(target, record, readStart, readEnd, change);
+            Attempt attempt =
+                    engine.attempt(target, record, readStart, readEnd, QueueAcquisition.change(record, after));
             if (attempt instanceof Attempt.Won won) {
                 queued = false;
                 mayBeQueued = false;
@@ -92,12 +97,11 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             holdExpiresIn = declined.expiresInNanos();
         }
         if (listed) {
-            long dueIn = lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart;
-            if (dueIn <= 0
+            if (renewalDueIn(readStart) <= 0
                     && !write(record, queue.withoutAll(verdict.deadWaiters()).renew(me, session.clock.now()))) {
                 return null;
             }
-            dueIn = lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart;
+            long dueIn = renewalDueIn(readStart);
             recheckNanos = Math.min(Math.max(dueIn, AT_ONCE), verdict.nextDeathAhead(queue, me));
         } else {
             LockQueue pruned = queue.withoutAll(verdict.deadWaiters());
@@ -117,6 +121,15 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             recheckNanos = Math.min(recheckNanos, holdExpiresIn);
         }
         return null;
+    }
+
+    /**
+     * Nanoseconds from {@code readStart} until this wait's entry is due for renewal; at once for an
+     * entry it has not written itself (the monotonic clock's origin is arbitrary, so no instant
+     * stands for "never written").
+     */
+    private long renewalDueIn(long readStart) {
+        return wroteEntry ? lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart : 0;
     }
 
     /** A queue-only write of {@code desired} on what {@code record} showed; false (and read again soon) if it lost. */
@@ -140,6 +153,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             return false;
         }
         lastWriteNanos = sentAt;
+        wroteEntry = true;
         return true;
     }
 
@@ -178,20 +192,34 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         observer.wakeAll();
     }
 
-    /** Removes this waiter's entry if it is there; true if an interrupt came meanwhile. */
+    /**
+     * Removes this waiter's entry if it is there, and with it the entries judged dead on the same
+     * read, as the acquiring write does (section 10.4): a waiter that leaves may be the last one to
+     * write the queue for a while. True if an interrupt came meanwhile.
+     */
     private boolean removeEntry() {
         boolean interrupted = false;
+        boolean fresh = false;
+        String me = session.holder;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
-                LockRecord record = session.backend.read(target);
-                if (!record.queue().contains(session.holder)) {
+                long readStart = session.clock.nanoTime();
+                // After a lost write the store's own copy: a stale watch cache would show the same
+                // text again, and every attempt would lose on it.
+                LockRecord record = fresh ? session.backend.readFresh(target) : session.backend.read(target);
+                long readEnd = session.clock.nanoTime();
+                LockQueue queue = record.queue();
+                if (!queue.contains(me)) {
                     return interrupted;
                 }
-                if (session.backend.compareAndSetQueue(
-                        target, record.queueText(), record.queue().without(session.holder))) {
-                    log.debug("{}: '{}' left the queue", target, session.holder);
+                Set<String> leaving = new HashSet<>(
+                        judge.judge(target, queue, me, readStart, readEnd).deadWaiters());
+                leaving.add(me);
+                if (session.backend.compareAndSetQueue(target, record.queueText(), queue.withoutAll(leaving))) {
+                    log.debug("{}: '{}' left the queue, with {} judged dead", target, me, leaving.size() - 1);
                     return interrupted;
                 }
+                fresh = true;
             } catch (InterruptedException e) {
                 // Kept for the caller once the entry is gone: this removal is not interruptible.
                 interrupted = true;
@@ -205,9 +233,5 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         }
         log.debug("{}: could not leave the queue; the entry expires after its lease", target);
         return interrupted;
-    }
-
-    private static boolean isBlank(@Nullable String text) {
-        return text == null || text.isBlank();
     }
 }

@@ -17,7 +17,6 @@ import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
 import java.time.Duration;
@@ -45,8 +44,8 @@ final class LockEngine implements Engine {
 
     private final LockSession session;
     private final ExpiryTracker expiry;
-    private final QueueJudge queueJudge = new QueueJudge();
-    private final LocalLine localLine = new LocalLine();
+    private final AcquiringWrites writes;
+    private final QueueAcquisition queue;
     private final Set<HeldReplicaLock> held = ConcurrentHashMap.newKeySet();
     private final @Nullable Thread shutdownHook;
 
@@ -64,6 +63,8 @@ final class LockEngine implements Engine {
                 Objects.requireNonNull(holder, "holder"),
                 listeners);
         this.expiry = new ExpiryTracker(options);
+        this.writes = new AcquiringWrites(session, expiry);
+        this.queue = new QueueAcquisition(this, session);
         if (shutdownHook) {
             // CI cancelling a build sends SIGTERM: give the lock back rather than make the next build wait a lease.
             Thread hook = new Thread(this::releaseAllOnShutdown, "replica-lock-shutdown-" + holder);
@@ -112,7 +113,9 @@ final class LockEngine implements Engine {
             long calledAt = readStart;
             LockRecord record = session.backend.read(target);
             long readEnd = session.clock.nanoTime();
-            Attempt attempt = tryAttempt(target, record, readStart, readEnd);
+            Attempt attempt = session.options.fairness() == Fairness.BARGING
+                    ? attempt(target, record, readStart, readEnd, null)
+                    : queue.tryAttempt(target, record, readStart, readEnd);
             if (!(attempt instanceof Attempt.Won won)) {
                 log.debug(
                         "{}: not acquired ({}), {}",
@@ -145,19 +148,9 @@ final class LockEngine implements Engine {
                 TargetObserver observer = use.observer();
                 Function<LockRecord, LockTimeoutException> onTimeout = last ->
                         new LockTimeoutException(target, timeout, LockStates.status(target, last, session.clock.now()));
-                if (session.options.fairness() == Fairness.BARGING) {
-                    return start(observer.await(new WaitForLock(target), deadline, onTimeout), observer, calledAt);
-                }
-                FairWait wait = new FairWait(this, session, queueJudge, target, localLine);
-                Attempt.Won won;
-                try {
-                    won = observer.await(wait, deadline, onTimeout);
-                } catch (InterruptedException | RuntimeException | Error e) {
-                    wait.leave();
-                    throw e;
-                } finally {
-                    wait.endTurn(observer);
-                }
+                Attempt.Won won = session.options.fairness() == Fairness.BARGING
+                        ? observer.await(new WaitForLock(target), deadline, onTimeout)
+                        : queue.await(target, observer, deadline, onTimeout);
                 return start(won, observer, calledAt);
             }
         } finally {
@@ -205,29 +198,6 @@ final class LockEngine implements Engine {
         }
     }
 
-    /**
-     * A tryAcquire's attempt: under FIFO, a queue with a live entry (this instance's own included:
-     * another of its threads waits there) declines, and the write removes the entries judged dead.
-     */
-    private Attempt tryAttempt(LockTarget target, LockRecord record, long readStart, long readEnd)
-            throws InterruptedException {
-        if (session.options.fairness() == Fairness.BARGING) {
-            return attempt(target, record, readStart, readEnd, null);
-        }
-        LockStates.requireLock(target, record);
-        LockQueue queue = record.queue();
-        session.listeners.queueObserved(target, queue.size());
-        QueueJudge.Verdict verdict = queueJudge.judge(target, queue, null, readStart, readEnd);
-        if (!verdict.nobodyAliveAhead(queue, session.holder)) {
-            return new Attempt.Declined("waiters are queued", holdExpiresIn(target, record, readStart, readEnd));
-        }
-        String text = record.queueText();
-        FairWait.QueueChange change = queue.isEmpty() && (text == null || text.isBlank())
-                ? null
-                : new FairWait.QueueChange(text, queue.withoutAll(verdict.deadWaiters()));
-        return attempt(target, record, readStart, readEnd, change);
-    }
-
     /** How long until the hold {@code record} shows expires on this process's clock; see {@link ExpiryTracker}. */
     long holdExpiresIn(LockTarget target, LockRecord record, long readStart, long readEnd) {
         return expiry.remainingNanos(target, record.fields(), readStart, readEnd);
@@ -243,7 +213,7 @@ final class LockEngine implements Engine {
             LockRecord record,
             long readStart,
             long readEnd,
-            FairWait.@Nullable QueueChange queueChange)
+            QueueAcquisition.@Nullable QueueChange queueChange)
             throws InterruptedException {
         return attempt(target, record, readStart, readEnd, queueChange, false);
     }
@@ -254,7 +224,7 @@ final class LockEngine implements Engine {
             LockRecord record,
             long readStart,
             long readEnd,
-            FairWait.@Nullable QueueChange queueChange,
+            QueueAcquisition.@Nullable QueueChange queueChange,
             boolean fresh)
             throws InterruptedException {
         LockStates.requireLock(target, record);
@@ -262,7 +232,7 @@ final class LockEngine implements Engine {
         long expiresIn = expiry.remainingNanos(target, observed, readStart, readEnd);
         LockState state = LockStates.state(record);
         if (state == LockState.IDLE) {
-            Attempt attempt = write(target, observed, List.of(), expiresIn, queueChange, false);
+            Attempt attempt = writes.write(target, observed, List.of(), expiresIn, queueChange, false);
             if (attempt instanceof Attempt.Won won) {
                 log.info(
                         "{}: acquired by '{}', token {}",
@@ -303,7 +273,7 @@ final class LockEngine implements Engine {
         }
         // Every pod of the old hold goes: the new build gets a fresh builder, never one a zombie build runs in.
         List<String> oldPods = record.pods().stream().map(PodSnapshot::name).toList();
-        Attempt attempt = write(target, observed, oldPods, expiresIn, queueChange, true);
+        Attempt attempt = writes.write(target, observed, oldPods, expiresIn, queueChange, true);
         if (attempt instanceof Attempt.Won won) {
             String previous = "'" + LockStates.displayedHolder(observed) + "' (token " + observed.token() + ")";
             long token = won.fields().token();
@@ -321,58 +291,6 @@ final class LockEngine implements Engine {
 
     private boolean holdsInThisProcess(LockTarget target) {
         return held.stream().anyMatch(l -> l.target().equals(target));
-    }
-
-    private Attempt write(
-            LockTarget target,
-            LockFields observed,
-            List<String> oldPods,
-            long expiresIn,
-            FairWait.@Nullable QueueChange queueChange,
-            boolean takeover)
-            throws InterruptedException {
-        LockFields desired = observed.heldBy(
-                session.holder, observed.token() + 1, session.clock.now(), session.options.leaseDuration());
-        long sentAt = session.clock.nanoTime();
-        boolean applied;
-        try {
-            // A takeover is also conditional on the renewal instant judged expired: a renewal that
-            // lands after the fresh read must win over it (LockBackend#takeOver).
-            if (queueChange == null) {
-                applied = takeover
-                        ? session.backend.takeOver(target, observed, desired)
-                        : session.backend.compareAndSet(target, observed, desired);
-            } else {
-                applied = takeover
-                        ? session.backend.takeOver(
-                                target, observed, queueChange.expectedText(), desired, queueChange.desired())
-                        : session.backend.compareAndSet(
-                                target, observed, queueChange.expectedText(), desired, queueChange.desired());
-            }
-        } catch (InterruptedException | RuntimeException e) {
-            // The write may have reached the store before the failure: undo it if it did.
-            undoUncertainWrite(target, desired, e);
-            throw e;
-        }
-        if (!applied) {
-            return new Attempt.Declined("another contender's write won", expiresIn, true);
-        }
-        expiry.forget(target);
-        return new Attempt.Won(target, desired, sentAt, oldPods);
-    }
-
-    private void undoUncertainWrite(LockTarget target, LockFields desired, Throwable failure) {
-        boolean interrupted = Thread.interrupted();
-        try {
-            session.backend.compareAndSet(target, desired, desired.released());
-        } catch (InterruptedException | RuntimeException e) {
-            failure.addSuppressed(e);
-            log.warn("{}: could not undo a lock write that may have applied; it expires after its lease", target, e);
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     /**

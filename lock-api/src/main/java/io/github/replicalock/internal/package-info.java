@@ -7,8 +7,8 @@
  * itself through a {@code LockSession} (backend, clock, options, holder). Every wait is one {@code
  * TargetObserver.await(check, deadline, onTimeout)} on the session's one observer per target;
  * renewals run on the session's {@code RenewalWorkers}, off the clock's scheduler thread, and end
- * before the lease does. Under {@code Fairness.FIFO} an acquisition waits with a {@code FairWait}
- * check: one thread per target and instance ({@code LocalLine}) queues on the Deployment, renews its
+ * before the lease does. Under {@code Fairness.FIFO} ({@code QueueAcquisition}) an acquisition
+ * waits with a {@code FairWait} check: one thread per target and instance ({@code LocalLine}) queues on the Deployment, renews its
  * entry and acquires when every entry ahead is dead by {@code QueueJudge}. {@code
  * docs/lock-protocol.md}, section 9, has the whole map.
  */

@@ -1,10 +1,13 @@
 package io.github.replicalock.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.replicalock.Fairness;
+import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockOptions;
+import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockQueue;
@@ -245,6 +248,33 @@ class FairQueueTest {
         held.close();
     }
 
+    /**
+     * Leaving prunes what the leaver judged dead, as acquiring does: the entry ahead died (3 s: its
+     * 2 s lease and 1 s grace) after the leaver's last renewal (every 2/3 s: 2.67 s, the next at
+     * 3.33 s) and before its timeout (3.2 s), so only the removing write can drop it.
+     */
+    @Test
+    void aWaiterThatLeavesAlsoRemovesTheEntriesItJudgedDead() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        String dead = LockQueue.empty()
+                .enqueue(QueueEntry.joining("gone", fixture.cluster.clock().now(), Duration.ofSeconds(2)))
+                .text();
+        fixture.cluster.annotate(fixture.target.namespace(), fixture.target.name(), LockQueue.ANNOTATION, dead);
+
+        assertThatThrownBy(() -> fixture.locks("w").acquire(fixture.target, Duration.ofMillis(3200)))
+                .isInstanceOf(LockTimeoutException.class);
+
+        List<QueueWrite> writes = fixture.cluster.queueWrites(fixture.target);
+        QueueWrite removal = writes.get(writes.size() - 1);
+        assertThat(removal.client()).isEqualTo("w");
+        assertThat(removal.before().entries()).extracting(QueueEntry::waiter).containsExactly("gone", "w");
+        assertThat(removal.after().isEmpty())
+                .as("w and the dead entry, in one write")
+                .isTrue();
+        assertThat(queueText()).isEmpty();
+        held.close();
+    }
+
     private Throwable catchTimeout(ReplicaLocks waiting) {
         try {
             waiting.acquire(fixture.target, Duration.ofSeconds(20)).close();
@@ -252,6 +282,67 @@ class FairQueueTest {
         } catch (Throwable t) {
             return t;
         }
+    }
+
+    /**
+     * Simulation seed 11550: an acquire cut off from the API server ends without removing its entry;
+     * the same instance's next acquire finds that entry, and must renew it and remove it on leaving.
+     * It did neither when its clock's origin was far below zero: the renewal was due at "the last
+     * write plus a third of the lease", the last write being the instant 0 of a wait that had not
+     * written, so the entry stood unrenewed, and leaving skipped it as one this wait never wrote.
+     */
+    @Test
+    void anEntryLeftByAnEarlierAcquireIsRenewedAndRemovedByTheNextOneWhateverTheClocksOrigin() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        FakeBackend cutOff = fixture.cluster.backend("w");
+        ReplicaLocks waiting = fixture.locksWithOrigin(cutOff, "w", -(1L << 62));
+        AtomicReference<Object> first = new AtomicReference<>();
+        Thread firstWait = startAcquire(waiting, first, Duration.ZERO);
+        awaitQueued("w");
+
+        cutOff.disconnect();
+        firstWait.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(first.get()).isInstanceOf(LockBackendUnavailableException.class);
+        assertThat(queue().contains("w")).as("left behind: unreachable").isTrue();
+        cutOff.reconnect();
+        int writesBefore = fixture.cluster.queueWrites(fixture.target).size();
+
+        assertThatThrownBy(() -> waiting.acquire(fixture.target, Duration.ofMillis(300)))
+                .isInstanceOf(LockTimeoutException.class);
+
+        List<QueueWrite> writes = fixture.cluster.queueWrites(fixture.target);
+        assertThat(writes.subList(writesBefore, writes.size()))
+                .as("renewed at once, then removed")
+                .extracting(w -> w.after().contains("w"))
+                .containsExactly(true, false);
+        assertThat(queue().contains("w")).isFalse();
+        held.close();
+    }
+
+    /** The entry found is renewed, so it keeps its place ahead of a waiter who came later. */
+    @Test
+    void anAdoptedEntryKeepsItsPlace() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        String left = LockQueue.empty()
+                .enqueue(QueueEntry.joining("w", fixture.cluster.clock().now(), Duration.ofSeconds(2)))
+                .text();
+        fixture.cluster.annotate(fixture.target.namespace(), fixture.target.name(), LockQueue.ANNOTATION, left);
+        AtomicReference<Object> adopting = new AtomicReference<>();
+        Thread adoptingWait = startAcquire(fixture.locksWithOrigin("w", -(1L << 62)), adopting, Duration.ofSeconds(1));
+        AtomicReference<Object> later = new AtomicReference<>();
+        Thread laterWait = startAcquire(fixture.locks("x"), later, Duration.ofSeconds(1));
+        // Not awaitQueued("w", "x"): unfixed, w's entry is pruned a few virtual seconds later, which
+        // an auto-advancing clock may reach before a poll from outside sees the queue.
+        await().atMost(20, TimeUnit.SECONDS).until(() -> queue().contains("x"));
+
+        // Longer than the entry's lease and grace: unrenewed, x would judge it dead and prune it.
+        fixture.sleep(Duration.ofSeconds(5));
+        held.close();
+        adoptingWait.join(TimeUnit.SECONDS.toMillis(30));
+        laterWait.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(List.of(adopting.get(), later.get())).allMatch(o -> o instanceof ReplicaLock);
+        assertThat(acquisitionOrder()).containsExactly("holder", "w", "x");
     }
 
     @Test

@@ -10,7 +10,6 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.FakeBackend;
 import java.time.Duration;
-import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +29,7 @@ class MonotonicOriginTest {
     void aShellHoldIsNeverTakenOverWhateverTheClocksOrigin() throws Exception {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
             fixture.cluster.scale(fixture.target, 1); // the shell pipeline holds it, forever by default
-            ReplicaLocks locks = locksWithOrigin(fixture, "build-1", -(1L << 62));
+            ReplicaLocks locks = fixture.locksWithOrigin("build-1", -(1L << 62));
 
             assertThatThrownBy(() -> locks.acquire(fixture.target, Duration.ofMinutes(10)))
                     .isInstanceOf(LockTimeoutException.class)
@@ -51,7 +50,7 @@ class MonotonicOriginTest {
                     - Duration.ofSeconds(10).toNanos();
 
             ReplicaLock taken =
-                    locksWithOrigin(fixture, "build-2", origin).acquire(fixture.target, Duration.ofMinutes(5));
+                    fixture.locksWithOrigin("build-2", origin).acquire(fixture.target, Duration.ofMinutes(5));
 
             assertThat(taken.fencingToken()).isEqualTo(2);
             assertThat(fixture.elapsed().minus(from)).isBetween(Duration.ofSeconds(35), Duration.ofSeconds(40));
@@ -63,54 +62,10 @@ class MonotonicOriginTest {
     void anOrdinaryOriginBehavesAsTheSystemClock() throws Exception {
         try (VirtualClusterFixture fixture = new VirtualClusterFixture()) {
             fixture.cluster.scale(fixture.target, 1);
-            ReplicaLocks locks = locksWithOrigin(fixture, "build-1", 1L << 40);
+            ReplicaLocks locks = fixture.locksWithOrigin("build-1", 1L << 40);
 
             assertThatThrownBy(() -> locks.acquire(fixture.target, Duration.ofMinutes(10)))
                     .isInstanceOf(LockTimeoutException.class);
         }
-    }
-
-    private static ReplicaLocks locksWithOrigin(VirtualClusterFixture fixture, String holder, long offset) {
-        LockClock shared = fixture.cluster.clock();
-        LockClock shifted = new LockClock() {
-            @Override
-            public Instant now() {
-                return shared.now();
-            }
-
-            @Override
-            public long nanoTime() {
-                return shared.nanoTime() + offset;
-            }
-
-            @Override
-            public Cancellable schedule(Duration delay, Runnable task) {
-                return shared.schedule(delay, task);
-            }
-
-            @Override
-            public Wakeup newWakeup() {
-                Wakeup inner = shared.newWakeup();
-                return new Wakeup() {
-                    @Override
-                    public void signal() {
-                        inner.signal();
-                    }
-
-                    @Override
-                    public boolean awaitUntil(long deadlineNanos) throws InterruptedException {
-                        return inner.awaitUntil(deadlineNanos - offset);
-                    }
-                };
-            }
-        };
-        ReplicaLocks locks = ReplicaLocks.builder()
-                .backend(fixture.cluster.backend(holder))
-                .clock(shifted)
-                .holder(holder)
-                .shutdownHook(false)
-                .build();
-        fixture.track(locks);
-        return locks;
     }
 }

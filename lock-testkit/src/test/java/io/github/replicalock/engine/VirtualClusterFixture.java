@@ -8,6 +8,7 @@ import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.testkit.FakeCluster;
 import io.github.replicalock.testkit.VirtualClock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -59,6 +60,56 @@ final class VirtualClusterFixture implements AutoCloseable {
                 cluster.locks(backend).holder(holder).options(options).build();
         clients.add(locks);
         return locks;
+    }
+
+    /**
+     * A client whose monotonic clock is the cluster's shifted by {@code offset}: {@link
+     * LockClock#nanoTime()}'s origin is arbitrary, and the engine must depend on differences only.
+     */
+    ReplicaLocks locksWithOrigin(String holder, long offset) {
+        return locksWithOrigin(cluster.backend(holder), holder, offset);
+    }
+
+    ReplicaLocks locksWithOrigin(LockBackend backend, String holder, long offset) {
+        LockClock shared = cluster.clock();
+        LockClock shifted = new LockClock() {
+            @Override
+            public Instant now() {
+                return shared.now();
+            }
+
+            @Override
+            public long nanoTime() {
+                return shared.nanoTime() + offset;
+            }
+
+            @Override
+            public Cancellable schedule(Duration delay, Runnable task) {
+                return shared.schedule(delay, task);
+            }
+
+            @Override
+            public Wakeup newWakeup() {
+                Wakeup inner = shared.newWakeup();
+                return new Wakeup() {
+                    @Override
+                    public void signal() {
+                        inner.signal();
+                    }
+
+                    @Override
+                    public boolean awaitUntil(long deadlineNanos) throws InterruptedException {
+                        return inner.awaitUntil(deadlineNanos - offset);
+                    }
+                };
+            }
+        };
+        return track(ReplicaLocks.builder()
+                .backend(backend)
+                .clock(shifted)
+                .holder(holder)
+                .shutdownHook(false)
+                .build());
     }
 
     /** Closes {@code client} with the fixture. */
