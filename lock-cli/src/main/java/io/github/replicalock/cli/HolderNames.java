@@ -1,5 +1,7 @@
 package io.github.replicalock.cli;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -23,6 +25,19 @@ final class HolderNames {
         ThreadLocalRandom.current().nextBytes(random);
         // A random part: containers of different pipelines often share pid 1 and a host name pattern.
         return clean(host + "/" + pid + "/" + HexFormat.of().formatHex(random));
+    }
+
+    /** {@code $HOSTNAME}, else the local host name, else {@code localhost}. */
+    static String host(Map<String, String> env) {
+        String host = env.get("HOSTNAME");
+        if (host != null && !host.isBlank()) {
+            return host;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
     }
 
     private static @Nullable String ciBuild(Map<String, String> env) {

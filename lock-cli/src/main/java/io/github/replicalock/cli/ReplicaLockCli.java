@@ -72,7 +72,8 @@ public final class ReplicaLockCli implements Callable<Integer> {
                 .addSubcommand(new RunCommand(terminal))
                 .addSubcommand(new StatusCommand(terminal))
                 .addSubcommand(new WaitIdleCommand(terminal))
-                .addSubcommand(new ReleaseCommand(terminal));
+                .addSubcommand(new ReleaseCommand(terminal))
+                .addSubcommand(new ForceReleaseCommand(terminal));
         cli.setOut(terminal.out());
         cli.setErr(terminal.err());
         cli.setParameterExceptionHandler(ReplicaLockCli::badArguments);

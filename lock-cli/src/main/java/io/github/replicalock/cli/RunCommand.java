@@ -11,8 +11,6 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.QueueEntry;
 import io.github.replicalock.spi.Subscription;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -182,7 +180,9 @@ final class RunCommand extends DeploymentCommand {
         String who = holder != null
                 ? checkHolder(target, holder)
                 : HolderNames.fromEnvironment(
-                        terminal.env(), host(), ProcessHandle.current().pid());
+                        terminal.env(),
+                        HolderNames.host(terminal.env()),
+                        ProcessHandle.current().pid());
         int busy = exitCode(target, "--busy-exit-code", busyExitCode);
         if (command.isEmpty() || command.get(0).isBlank()) {
             throw CliFailure.usage(target + ": no COMMAND given; put it after '--'");
@@ -406,24 +406,17 @@ final class RunCommand extends DeploymentCommand {
     }
 
     static String checkHolder(LockTarget target, String holder) {
-        if (holder.isBlank()
-                || holder.length() > HolderNames.MAX_LENGTH
-                || holder.chars().anyMatch(Character::isISOControl)) {
-            throw CliFailure.usage(target + ": --holder '" + holder + "' must be 1 to " + HolderNames.MAX_LENGTH
-                    + " printable characters, not blank");
-        }
-        return holder;
+        return checkIdentity(target, "--holder", holder);
     }
 
-    private String host() {
-        String host = terminal.env().get("HOSTNAME");
-        if (host != null && !host.isBlank()) {
-            return host;
+    /** An identity for the holder annotation (or a force-release's record), given as {@code option}. */
+    static String checkIdentity(LockTarget target, String option, String identity) {
+        if (identity.isBlank()
+                || identity.length() > HolderNames.MAX_LENGTH
+                || identity.chars().anyMatch(Character::isISOControl)) {
+            throw CliFailure.usage(target + ": " + option + " '" + identity + "' must be 1 to " + HolderNames.MAX_LENGTH
+                    + " printable characters, not blank");
         }
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (UnknownHostException e) {
-            return "localhost";
-        }
+        return identity;
     }
 }

@@ -91,6 +91,12 @@ class ArgumentsTest {
                         + "--token 'seven' is not a fencing token",
                 "run buildah-external -n apps--droneio--prd --kubeconfig /no/such/kubeconfig -- make" + "| " + WHERE
                         + "--kubeconfig '/no/such/kubeconfig' is not a readable file",
+                "force-release buildah-external -n apps--droneio--prd" + "| " + WHERE
+                        + "Missing required option: '--reason=TEXT'",
+                "force-release buildah-external -n apps--droneio--prd --reason wedged --token seven" + "| " + WHERE
+                        + "--token 'seven' is not a fencing token: expected a whole number from 0",
+                "force-release buildah-external -n apps--droneio--prd --reason wedged --operator ' '" + "| " + WHERE
+                        + "--operator ' ' must be 1 to 253",
                 "stats buildah-external| Unmatched arguments from index 0: 'stats', 'buildah-external'",
             })
     void eachBadArgumentExitsWith64AndNamesIt(String args, String message) {
@@ -249,7 +255,7 @@ class ArgumentsTest {
     void helpListsTheCommandsAndTheExitCodes() {
         assertThat(run("--help")).isZero();
         assertThat(out.toString())
-                .contains("run", "status", "wait-idle", "release")
+                .contains("run", "status", "wait-idle", "release", "force-release")
                 .contains("75        lock busy or wait timed out (--busy-exit-code)")
                 .contains("76        lock lost while the command ran");
         out.getBuffer().setLength(0);

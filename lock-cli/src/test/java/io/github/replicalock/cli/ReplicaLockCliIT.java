@@ -42,6 +42,8 @@ class ReplicaLockCliIT {
 
     @AfterEach
     void stopAll() {
+        // The builds first: a CLI killed with SIGKILL cannot stop its own command, which would run on.
+        started.forEach(p -> p.process.descendants().forEach(ProcessHandle::destroyForcibly));
         started.forEach(p -> p.process.destroyForcibly());
         api.close();
     }
