@@ -67,7 +67,12 @@ public final class ReplicaLocks implements AutoCloseable {
     /**
      * Takes the lock if it is free now ({@link LockState#IDLE}, or a hold whose lease this instance
      * has seen expire), then waits for a Ready builder pod like {@link #acquire}. Empty at once when
-     * the lock is held, starting or releasing, or when another contender's write won.
+     * the lock is held, starting or releasing, or when another contender's write won. Under {@link
+     * Fairness#FIFO} also empty on a free lock with live waiters queued (it would jump the queue). An
+     * entry this instance has not watched before counts as live until it has gone unrenewed for the
+     * waiter lease plus grace (3 s) on this instance's own clock, so in a process that has just
+     * started, a waiter that died queued makes {@code tryAcquire} empty for up to 3 s; {@code
+     * acquire(target, Duration.ofSeconds(4))} waits that out and prunes the dead entry.
      */
     public Optional<ReplicaLock> tryAcquire(LockTarget target) throws InterruptedException {
         return engine.tryAcquire(target);
