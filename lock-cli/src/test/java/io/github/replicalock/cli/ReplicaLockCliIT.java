@@ -32,30 +32,22 @@ class ReplicaLockCliIT {
     @TempDir
     Path dir;
 
+    private CliRuns runs;
     private MockApi api;
-    private final List<CliProcess> started = new ArrayList<>();
 
     @BeforeEach
     void startCluster() throws IOException {
-        api = new MockApi(dir);
+        runs = new CliRuns(dir);
+        api = runs.api;
     }
 
     @AfterEach
-    void stopAll() {
-        // The builds first: a CLI killed with SIGKILL cannot stop its own command, which would run on.
-        started.forEach(p -> p.process.descendants().forEach(ProcessHandle::destroyForcibly));
-        started.forEach(p -> p.process.destroyForcibly());
-        api.close();
+    void stopAll() throws InterruptedException {
+        runs.close();
     }
 
     private CliProcess cli(Map<String, String> env, String... args) throws IOException {
-        List<String> all = new ArrayList<>(List.of(args));
-        // Cluster options after the subcommand and its deployment, before "--".
-        int at = all.indexOf("--") < 0 ? all.size() : all.indexOf("--");
-        all.addAll(at, List.of("--kubeconfig", api.kubeconfig.toString()));
-        CliProcess p = CliProcess.start(dir, env, all.toArray(String[]::new));
-        started.add(p);
-        return p;
+        return runs.start(env, args);
     }
 
     private CliProcess cli(String... args) throws IOException {

@@ -50,33 +50,22 @@ class WaiterQueueIT {
     @TempDir
     Path dir;
 
+    private CliRuns runs;
     private MockApi api;
-    private final List<CliProcess> started = new ArrayList<>();
 
     @BeforeEach
     void startCluster() throws IOException {
-        api = new MockApi(dir);
+        runs = new CliRuns(dir);
+        api = runs.api;
     }
 
     @AfterEach
     void stopAll() throws InterruptedException {
-        // SIGTERM first: a SIGKILLed run could not stop its command, which would outlive the test.
-        started.forEach(p -> p.process.destroy());
-        for (CliProcess p : started) {
-            if (!p.process.waitFor(15, TimeUnit.SECONDS)) {
-                p.process.destroyForcibly();
-            }
-        }
-        api.close();
+        runs.close();
     }
 
     private CliProcess cli(String... args) throws IOException {
-        List<String> all = new ArrayList<>(List.of(args));
-        int at = all.indexOf("--") < 0 ? all.size() : all.indexOf("--");
-        all.addAll(at, List.of("--kubeconfig", api.kubeconfig.toString()));
-        CliProcess p = CliProcess.start(dir, QUEUE_DEBUG, all.toArray(String[]::new));
-        started.add(p);
-        return p;
+        return runs.start(QUEUE_DEBUG, args);
     }
 
     /** A build that holds the lock (lease 5 min: it never expires here) until the test creates {@code <name>.go}. */
@@ -131,7 +120,7 @@ class WaiterQueueIT {
      * (reported as skipped, with the reason), never passed.
      */
     private void assumeNoWaiterLostItsPlace() {
-        for (CliProcess p : started) {
+        for (CliProcess p : runs.started()) {
             Assumptions.assumeFalse(
                     p.stderr().contains(LOST_ITS_PLACE),
                     () -> "a waiter was starved past its lease + grace and queued again:\n" + p.stderr());
