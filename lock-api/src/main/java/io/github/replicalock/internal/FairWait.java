@@ -41,6 +41,8 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private long lastWriteNanos;
     private long recheckNanos = ExpiryTracker.NEVER;
     private boolean lostAWrite;
+    /** Set by {@link #removeEntry()} once the entry is known gone. */
+    private boolean removed;
 
     FairWait(LockEngine engine, LockSession session, QueueJudge judge, LockTarget target, LocalLine line) {
         this.engine = engine;
@@ -49,6 +51,8 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         this.target = target;
         this.line = line;
         this.ticket = line.join(target);
+        // An earlier wait's entry that could not be removed is this wait's to remove on leaving.
+        this.mayBeQueued = line.mayHaveLeftAnEntry(target);
     }
 
     @Override
@@ -66,6 +70,9 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         QueueJudge.Verdict verdict = judge.judge(target, queue, me, readStart, readEnd);
         long holdExpiresIn = engine.holdExpiresIn(target, record, readStart, readEnd);
         boolean listed = queue.contains(me);
+        if (!listed) {
+            line.entryLeftBehind(target, false);
+        }
         if (listed) {
             // Perhaps not written by this wait: an earlier acquire of this identity (here, or in a
             // process before a restart) that could not remove its entry. It is this wait's now, to
@@ -86,6 +93,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             if (attempt instanceof Attempt.Won won) {
                 queued = false;
                 mayBeQueued = false;
+                line.entryLeftBehind(target, false); // the acquiring write removed it
                 return won;
             }
             Attempt.Declined declined = (Attempt.Declined) attempt;
@@ -178,6 +186,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         try {
             if (mayBeQueued) {
                 interrupted |= removeEntry();
+                line.entryLeftBehind(target, !removed);
             }
         } finally {
             if (interrupted) {
@@ -210,6 +219,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
                 long readEnd = session.clock.nanoTime();
                 LockQueue queue = record.queue();
                 if (!queue.contains(me)) {
+                    removed = true;
                     return interrupted;
                 }
                 Set<String> leaving = new HashSet<>(
@@ -217,6 +227,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
                 leaving.add(me);
                 if (session.backend.compareAndSetQueue(target, record.queueText(), queue.withoutAll(leaving))) {
                     log.debug("{}: '{}' left the queue, with {} judged dead", target, me, leaving.size() - 1);
+                    removed = true;
                     return interrupted;
                 }
                 fresh = true;

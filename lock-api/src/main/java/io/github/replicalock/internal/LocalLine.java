@@ -3,7 +3,9 @@ package io.github.replicalock.internal;
 import io.github.replicalock.LockTarget;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The threads of one {@code ReplicaLocks} waiting for one target under {@code Fairness.FIFO}, in
@@ -23,6 +25,8 @@ final class LocalLine {
 
     // Guarded by this.
     private final Map<LockTarget, ArrayDeque<Ticket>> lines = new HashMap<>();
+    /** Targets where a wait of this instance left its entry behind (its removal failed). Guarded by this. */
+    private final Set<LockTarget> leftBehind = new HashSet<>();
 
     synchronized Ticket join(LockTarget target) {
         Ticket ticket = new Ticket(target);
@@ -33,6 +37,24 @@ final class LocalLine {
     synchronized boolean isFirst(Ticket ticket) {
         ArrayDeque<Ticket> line = lines.get(ticket.target);
         return line != null && line.peekFirst() == ticket;
+    }
+
+    /**
+     * Records whether this instance's entry may still be queued on {@code target} after a wait
+     * ended: true when its removal failed (cut off, the store unreachable), false once it is known
+     * gone. The next wait there removes it on leaving even if it never reads the queue itself (an
+     * acquire interrupted at once), rather than leave it to expire.
+     */
+    synchronized void entryLeftBehind(LockTarget target, boolean mayBeThere) {
+        if (mayBeThere) {
+            leftBehind.add(target);
+        } else {
+            leftBehind.remove(target);
+        }
+    }
+
+    synchronized boolean mayHaveLeftAnEntry(LockTarget target) {
+        return leftBehind.contains(target);
     }
 
     /** Leaves the line; the caller wakes the target's waiters so that the next one moves up. */

@@ -319,6 +319,38 @@ class FairQueueTest {
         held.close();
     }
 
+    /**
+     * Simulation seed 1000320: as above, but the next acquire is interrupted before it reads the
+     * queue at all; its leaving must still remove the entry the earlier one left, which this
+     * instance remembers, instead of leaving it to expire.
+     */
+    @Test
+    void anAcquireInterruptedAtOnceStillRemovesTheEntryAnEarlierOneLeftBehind() throws Exception {
+        ReplicaLock held = fixture.locks("holder").acquire(fixture.target, LONG);
+        FakeBackend cutOff = fixture.cluster.backend("w");
+        ReplicaLocks waiting = fixture.locks(cutOff, "w", LockOptions.defaults());
+        AtomicReference<Object> first = new AtomicReference<>();
+        Thread firstWait = startAcquire(waiting, first, Duration.ZERO);
+        awaitQueued("w");
+        cutOff.disconnect();
+        firstWait.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(first.get()).isInstanceOf(LockBackendUnavailableException.class);
+        assertThat(queue().contains("w")).as("left behind: unreachable").isTrue();
+        cutOff.reconnect();
+
+        Thread.currentThread().interrupt();
+        try {
+            assertThatThrownBy(() -> waiting.acquire(fixture.target, LONG)).isInstanceOf(InterruptedException.class);
+        } finally {
+            Thread.interrupted();
+        }
+
+        assertThat(queue().contains("w"))
+                .as("removed on leaving, not left to expire")
+                .isFalse();
+        held.close();
+    }
+
     /** The entry found is renewed, so it keeps its place ahead of a waiter who came later. */
     @Test
     void anAdoptedEntryKeepsItsPlace() throws Exception {
