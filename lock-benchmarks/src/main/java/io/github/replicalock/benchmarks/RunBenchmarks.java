@@ -17,10 +17,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs the benchmark scenarios and writes the report ({@code docs/benchmarks.md} from the Maven
- * command). {@code -Dbenchmarks.scenarios=4,5} runs some of them (the report then has only those).
+ * command). {@code -Dbenchmarks.scenarios=4,5} runs some of them: the report then keeps the other
+ * scenarios' sections and summary rows from the report file as it was, and its header says which
+ * run each figure comes from.
  */
 public final class RunBenchmarks {
     static final String COMMAND = "./mvnw -B -Pbenchmarks -pl lock-benchmarks -am -DskipTests verify";
@@ -46,6 +49,7 @@ public final class RunBenchmarks {
         scenarios.put("5", ManyLocksScenario::run);
         scenarios.put("6", SimulationSpeed::run);
         scenarios.put("7", RealApiServer::run);
+        scenarios.put("8", DeadWaiters::run);
 
         long start = System.nanoTime();
         String loadBefore = loadAverage();
@@ -63,7 +67,11 @@ public final class RunBenchmarks {
         }
         Duration total = Duration.ofNanos(System.nanoTime() - start);
         String load = loadBefore + " before, " + loadAverage() + " after";
-        String markdown = render(sections, total, wanted.size() == scenarios.size(), load);
+        boolean complete = wanted.containsAll(scenarios.keySet());
+        Previous previous = complete || !Files.exists(report)
+                ? Previous.NONE
+                : Previous.parse(Files.readString(report, StandardCharsets.UTF_8));
+        String markdown = render(scenarios.keySet(), sections, previous, total, complete, load);
         Path parent = report.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
@@ -77,7 +85,7 @@ public final class RunBenchmarks {
     private static Set<String> wanted(String spec) {
         Set<String> wanted = new TreeSet<>();
         if (spec.isBlank() || spec.equals("all")) {
-            wanted.addAll(List.of("1", "2", "3", "4", "5", "6", "7"));
+            wanted.addAll(List.of("1", "2", "3", "4", "5", "6", "7", "8"));
         } else {
             wanted.addAll(Stats.commaSeparated(spec));
         }
@@ -90,8 +98,81 @@ public final class RunBenchmarks {
         return load < 0 ? "unknown" : String.format(Locale.ROOT, "%.2f", load);
     }
 
-    private static String render(List<Section> sections, Duration total, boolean complete, String load)
+    /**
+     * The report as it was before a partial run: each scenario's summary rows and section, by
+     * scenario number (the title's "2." of "2. Handoff latency"), and the header's date and load.
+     */
+    record Previous(Map<String, List<String>> summaryRows, Map<String, String> sections, String date, String load) {
+        static final Previous NONE = new Previous(Map.of(), Map.of(), "", "");
+
+        static Previous parse(String markdown) {
+            Map<String, List<String>> rows = new LinkedHashMap<>();
+            Map<String, String> sections = new LinkedHashMap<>();
+            String date = "";
+            String load = "";
+            String current = null;
+            boolean inSummary = false;
+            StringBuilder section = new StringBuilder();
+            for (String line : markdown.split("\n", -1)) {
+                if (line.startsWith("## ")) {
+                    if (current != null) {
+                        sections.put(current, section.toString());
+                    }
+                    inSummary = line.equals("## Summary");
+                    current = inSummary || line.equals("## Notes") ? null : number(line.substring(3));
+                    section = new StringBuilder();
+                }
+                if (current != null) {
+                    section.append(line).append('\n');
+                } else if (inSummary && line.startsWith("| ")) {
+                    String key = number(line.substring(2));
+                    if (key != null) {
+                        rows.computeIfAbsent(key, k -> new ArrayList<>()).add(line);
+                    }
+                } else if (line.startsWith("| date | ")) {
+                    date = firstPart(cell(line));
+                } else if (line.startsWith("| load average (1 min) | ")) {
+                    load = firstPart(cell(line));
+                }
+            }
+            return new Previous(rows, sections, date, load);
+        }
+
+        /** "2" of "2. Handoff latency"; null for text that does not start with a scenario number. */
+        private static @Nullable String number(String title) {
+            int dot = title.indexOf(". ");
+            return dot > 0 && title.substring(0, dot).chars().allMatch(Character::isDigit)
+                    ? title.substring(0, dot)
+                    : null;
+        }
+
+        /** A header cell without what an earlier partial run added in parentheses. */
+        private static String firstPart(String cell) {
+            int paren = cell.indexOf(" (");
+            return paren < 0 ? cell : cell.substring(0, paren);
+        }
+
+        private static String cell(String row) {
+            String[] cells = row.split("\\|");
+            return cells.length > 2 ? cells[2].strip() : "";
+        }
+    }
+
+    private static String render(
+            Set<String> order, List<Section> sections, Previous previous, Duration total, boolean complete, String load)
             throws IOException {
+        Map<String, Section> ran = new LinkedHashMap<>();
+        for (Section s : sections) {
+            String key = Previous.number(s.title);
+            ran.put(key == null ? s.title : key, s);
+        }
+        List<String> kept = order.stream()
+                .filter(k -> !ran.containsKey(k) && previous.sections().containsKey(k))
+                .toList();
+        String keptNote = kept.isEmpty()
+                ? ""
+                : "; scenarios " + String.join(", ", kept) + " kept from the run of " + previous.date()
+                        + " (load average " + previous.load() + ")";
         StringBuilder md = new StringBuilder();
         md.append("# Benchmarks\n\n");
         md.append("<!-- Generated by lock-benchmarks (io.github.replicalock.benchmarks.RunBenchmarks); "
@@ -105,6 +186,7 @@ public final class RunBenchmarks {
         md.append("| date | ")
                 .append(OffsetDateTime.now(ZoneOffset.UTC)
                         .format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
+                .append(complete ? "" : " (scenarios " + String.join(", ", ran.keySet()) + keptNote + ")")
                 .append(" |\n");
         md.append("| JVM | ")
                 .append(System.getProperty("java.vm.name"))
@@ -130,19 +212,34 @@ public final class RunBenchmarks {
                 .append(' ')
                 .append(System.getProperty("os.arch"))
                 .append(" |\n");
-        md.append("| load average (1 min) | ").append(load).append(" |\n");
+        md.append("| load average (1 min) | ")
+                .append(load)
+                .append(complete || kept.isEmpty() ? "" : " (this run; the kept scenarios': " + previous.load() + ")")
+                .append(" |\n");
         md.append("| whole run | ")
                 .append(String.format(Locale.ROOT, "%d min %02d s", total.toMinutes(), total.toSecondsPart()))
-                .append(complete ? "" : " (some scenarios only)")
+                .append(complete ? "" : " (scenarios " + String.join(", ", ran.keySet()) + " only)")
                 .append(" |\n\n");
         md.append("## Summary\n\n");
         md.append("| scenario | figure | measured | target | verdict |\n|---|---|---|---|---|\n");
-        for (Section s : sections) {
-            s.verdicts().forEach(v -> md.append(v).append('\n'));
+        for (String key : order) {
+            Section s = ran.get(key);
+            if (s != null) {
+                s.verdicts().forEach(v -> md.append(v).append('\n'));
+            } else {
+                previous.summaryRows()
+                        .getOrDefault(key, List.of())
+                        .forEach(v -> md.append(v).append('\n'));
+            }
         }
         md.append('\n');
-        for (Section s : sections) {
-            md.append(s.markdown());
+        for (String key : order) {
+            Section s = ran.get(key);
+            if (s != null) {
+                md.append(s.markdown());
+            } else if (previous.sections().containsKey(key)) {
+                md.append(previous.sections().get(key));
+            }
         }
         md.append(notes());
         return md.toString().strip() + "\n";
