@@ -54,24 +54,30 @@ public final class RunBenchmarks {
         long start = System.nanoTime();
         String loadBefore = loadAverage();
         List<Section> sections = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
         for (Map.Entry<String, Scenario> scenario : scenarios.entrySet()) {
             if (!wanted.contains(scenario.getKey())) {
                 continue;
             }
             long t0 = System.nanoTime();
             Progress.log("scenario " + scenario.getKey() + " ...");
-            Section section = scenario.getValue().run();
-            sections.add(section);
-            Progress.log("scenario " + scenario.getKey() + " done in "
-                    + Duration.ofNanos(System.nanoTime() - t0).toSeconds() + " s");
+            try {
+                sections.add(scenario.getValue().run());
+                Progress.log("scenario " + scenario.getKey() + " done in "
+                        + Duration.ofNanos(System.nanoTime() - t0).toSeconds() + " s");
+            } catch (Exception e) {
+                // The other scenarios' figures are worth writing; this one keeps its previous section.
+                failed.add(scenario.getKey() + " (" + e + ")");
+                Progress.log("scenario " + scenario.getKey() + " failed: " + e);
+            }
         }
         Duration total = Duration.ofNanos(System.nanoTime() - start);
         String load = loadBefore + " before, " + loadAverage() + " after";
-        boolean complete = wanted.containsAll(scenarios.keySet());
+        boolean complete = wanted.containsAll(scenarios.keySet()) && failed.isEmpty();
         Previous previous = complete || !Files.exists(report)
                 ? Previous.NONE
                 : Previous.parse(Files.readString(report, StandardCharsets.UTF_8));
-        String markdown = render(scenarios.keySet(), sections, previous, total, complete, load);
+        String markdown = render(scenarios.keySet(), sections, previous, total, complete, load, failed);
         Path parent = report.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
@@ -159,7 +165,13 @@ public final class RunBenchmarks {
     }
 
     private static String render(
-            Set<String> order, List<Section> sections, Previous previous, Duration total, boolean complete, String load)
+            Set<String> order,
+            List<Section> sections,
+            Previous previous,
+            Duration total,
+            boolean complete,
+            String load,
+            List<String> failed)
             throws IOException {
         Map<String, Section> ran = new LinkedHashMap<>();
         for (Section s : sections) {
@@ -219,7 +231,13 @@ public final class RunBenchmarks {
         md.append("| whole run | ")
                 .append(String.format(Locale.ROOT, "%d min %02d s", total.toMinutes(), total.toSecondsPart()))
                 .append(complete ? "" : " (scenarios " + String.join(", ", ran.keySet()) + " only)")
-                .append(" |\n\n");
+                .append(" |\n");
+        if (!failed.isEmpty()) {
+            md.append("| failed in this run (previous section kept) | `")
+                    .append(String.join("; ", failed).replace("|", "/").replace("`", "'"))
+                    .append("` |\n");
+        }
+        md.append('\n');
         md.append("## Summary\n\n");
         md.append("| scenario | figure | measured | target | verdict |\n|---|---|---|---|---|\n");
         for (String key : order) {
