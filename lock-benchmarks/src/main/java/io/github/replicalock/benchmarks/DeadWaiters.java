@@ -181,7 +181,8 @@ final class DeadWaiters {
     }
 
     /** A waiter whose process will be killed: its own plug, client, backend and {@code ReplicaLocks}. */
-    private record Doomed(String name, Plug plug, KubernetesClient client, ReplicaLocks locks) {}
+    private record Doomed(
+            String name, Plug plug, KubernetesClient client, KubernetesReplicaBackend backend, ReplicaLocks locks) {}
 
     private static Sample once(int dead, Duration diedBefore) throws Exception {
         ExecutorService threads = Executors.newCachedThreadPool(RealApiSession.daemon("dead-waiters"));
@@ -197,13 +198,15 @@ final class DeadWaiters {
                 String name = "dead-" + i;
                 Plug plug = new Plug(api.port());
                 KubernetesClient client = api.pluggedClient(name, plug);
+                KubernetesReplicaBackend backend =
+                        KubernetesReplicaBackend.builder(client).build();
                 ReplicaLocks locks = ReplicaLocks.builder()
-                        .backend(KubernetesReplicaBackend.builder(client).build())
+                        .backend(backend)
                         .holder(name)
                         .options(options)
                         .shutdownHook(false)
                         .build();
-                doomed.add(new Doomed(name, plug, client, locks));
+                doomed.add(new Doomed(name, plug, client, backend, locks));
                 threads.submit(() -> locks.acquire(target, Duration.ofMinutes(1)));
                 int position = i;
                 awaitQueue(observer, target, q -> q.positionOf(name) == position, name + " queued");
@@ -252,7 +255,8 @@ final class DeadWaiters {
     /**
      * Ends what is left of the dead waiters: their clients first (so that their leaving, which can
      * reach nobody, fails at once rather than after fabric8's retries), then their {@code
-     * ReplicaLocks}, on daemon threads that are not waited for long.
+     * ReplicaLocks} and backend (which the caller owns), on daemon threads that are not waited for
+     * long.
      */
     private static void bury(List<Doomed> doomed, ExecutorService threads) throws InterruptedException {
         for (Doomed d : doomed) {
@@ -260,6 +264,7 @@ final class DeadWaiters {
             threads.execute(() -> {
                 d.client().close();
                 d.locks().close();
+                d.backend().close();
             });
         }
         threads.shutdown();
