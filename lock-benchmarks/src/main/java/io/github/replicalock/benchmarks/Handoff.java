@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.benchmarks.Contenders.Contender;
@@ -12,12 +13,15 @@ import io.github.replicalock.benchmarks.Contenders.Elector;
 import io.github.replicalock.benchmarks.Contenders.ReplicaLockContender;
 import io.github.replicalock.benchmarks.Contenders.Timings;
 import io.github.replicalock.benchmarks.MockApi.Request;
+import io.github.replicalock.benchmarks.MockApi.Sent;
 import io.github.replicalock.kubernetes.mock.ControllerSimulation;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -43,8 +47,40 @@ final class Handoff {
 
     private Handoff() {}
 
-    /** A run: its handoff latencies and the library's requests per handoff. */
-    private record Result(String label, int contenders, Stats handoff, double requestsPerHandoff, double seconds) {}
+    /**
+     * A run: its handoff latencies, the library's requests per handoff (the mock's log), and the
+     * same requests by kind and outcome as the contenders' clients saw them answered.
+     */
+    private record Result(
+            String label,
+            int contenders,
+            Stats handoff,
+            double requestsPerHandoff,
+            double seconds,
+            Map<String, Long> byKind,
+            int measuredHandoffs,
+            Stats beforeWrite,
+            Stats afterWrite) {
+        double perHandoff(String kind) {
+            return byKind.getOrDefault(kind, 0L) / (double) measuredHandoffs;
+        }
+    }
+
+    /** The columns of the by-kind table: a request kind ({@link MockApi#kind}) and outcome, and its header. */
+    private static final Map<String, String> KINDS = kinds();
+
+    private static Map<String, String> kinds() {
+        Map<String, String> kinds = new LinkedHashMap<>();
+        kinds.put("lock write: acquire, ok", "acquire writes that won");
+        kinds.put("lock write: acquire, lost", "acquire writes that lost");
+        kinds.put("lock write: release, ok", "release writes");
+        kinds.put("queue write, ok", "queue writes applied");
+        kinds.put("queue write, lost", "queue writes that lost");
+        kinds.put("GET deployment, ok", "GETs of the Deployment");
+        kinds.put("GET pods, ok", "GETs of the pods");
+        kinds.put("event, ok", "events");
+        return kinds;
+    }
 
     /** Who held the lock when: holds are numbered in the order they began. */
     private static final class Holds {
@@ -64,6 +100,37 @@ final class Handoff {
             notifyAll();
         }
 
+        /**
+         * Each measured handoff split at the winning acquisition write's answer: from the previous
+         * holder's {@code close()} returning to that answer (negative when the winner saw the lock
+         * free before the releaser's own wait for its pod ended), and from it to the acquire returning.
+         */
+        List<long[]> splits(long from, List<Sent> sent) {
+            List<long[]> splits = new ArrayList<>();
+            for (Map.Entry<Long, Long> e : began.entrySet()) {
+                Long previousBegan = began.get(e.getKey() - 1);
+                Long previousEnd = ended.get(e.getKey() - 1);
+                if (e.getKey() <= from || previousBegan == null || previousEnd == null) {
+                    continue;
+                }
+                long at = -1;
+                boolean found = false;
+                for (Sent s : sent) {
+                    if (s.kind().equals("lock write: acquire")
+                            && s.code() < 300
+                            && s.at() - previousBegan > 0
+                            && s.at() - e.getValue() <= 0) {
+                        at = found ? Math.max(at, s.at()) : s.at();
+                        found = true;
+                    }
+                }
+                if (found) {
+                    splits.add(new long[] {at - previousEnd, e.getValue() - at});
+                }
+            }
+            return splits;
+        }
+
         List<Long> handoffs(long from) {
             List<Long> samples = new ArrayList<>();
             for (Map.Entry<Long, Long> e : began.entrySet()) {
@@ -77,9 +144,18 @@ final class Handoff {
     }
 
     static Section run() throws Exception {
+        // The first run in this JVM paid for the JIT (FIFO at N = 2 came out 10 ms slower while it ran
+        // first): one short run of each, not reported, before anything is measured.
+        for (Fairness fairness : Fairness.values()) {
+            replicaLock(2, fairness, 150, Duration.ofSeconds(5));
+        }
         List<Result> ours = new ArrayList<>();
-        for (int n : new int[] {2, 8, 32}) {
-            ours.add(replicaLock(n, 150, Duration.ofSeconds(n == 32 ? 25 : 15)));
+        // 16 beside the targets' 2, 8 and 32: where FIFO's cost of waiting starts to show.
+        for (int n : new int[] {2, 8, 16, 32}) {
+            // FIFO and barging back to back, so that both see the same load on the machine.
+            for (Fairness fairness : Fairness.values()) {
+                ours.add(replicaLock(n, fairness, 150, Duration.ofSeconds(n >= 16 ? 40 : 15)));
+            }
         }
         Stats floor = mockFloor(60);
         List<Result> anchors = List.of(
@@ -90,12 +166,13 @@ final class Handoff {
 
         Section s = new Section("2. Handoff latency");
         s.para(String.format(Locale.ROOT, """
-                N contenders (each its own `ReplicaLocks`, backend and client; `LockOptions.defaults()`) loop \
+                N contenders (each its own `ReplicaLocks`, backend and client; `LockOptions.defaults()`, \
+                with `fairness(FIFO)`, the default, or `fairness(BARGING)`, the behaviour before the queue) loop \
                 on one lock: `acquire`, then at once `close()`. A handoff is the time from a holder's \
                 `close()` returning (its pod gone) to the next holder's `acquire` returning (its new pod \
                 Ready). A contender that released queues again only once the next holder has the lock, so \
                 each handoff goes to one of N − 1 waiters. The first %d handoffs are warm-up; each run stops \
-                after 150 handoffs or 15 s. Anchors: `LeaderElector` with releaseOnCancel, 2 candidates, the \
+                after 150 handoffs or 15 s (40 s for 16 and 32 contenders, set-up included); FIFO and barging run back to back for each N. Anchors: `LeaderElector` with releaseOnCancel, 2 candidates, the \
                 same loop (the next candidate's `onStartLeading` after the leader's cancel returned), at the \
                 tightest legal timings and at the customary ones, re-measured briefly here (the toolchain \
                 notes measured 1.1–1.4 s and 1.7–4.2 s for takeover after a leader stops).""", WARMUP_HANDOFFS));
@@ -132,9 +209,9 @@ final class Handoff {
                 rows);
         for (Result r : ours) {
             s.verdict(
-                    "handoff p50 / p99, " + r.contenders() + " contenders",
+                    "handoff p50 / p99 (requests per handoff), " + r.contenders() + " contenders, " + fairnessOf(r),
                     Stats.ms(r.handoff().median()) + " / "
-                            + Stats.ms(r.handoff().p99()),
+                            + Stats.ms(r.handoff().p99()) + " (" + Stats.number(r.requestsPerHandoff()) + ")",
                     "≤ 10 ms / ≤ 50 ms",
                     met(r));
         }
@@ -144,7 +221,7 @@ final class Handoff {
                 String.join(
                         ", ",
                         ours.stream()
-                                .map(r -> "N=" + r.contenders() + " "
+                                .map(r -> "N=" + r.contenders() + " " + fairnessOf(r) + " "
                                         + Stats.ratio(r.handoff().median(), floor.median()))
                                 .toList())));
         s.para("""
@@ -155,7 +232,62 @@ final class Handoff {
         s.para("""
                 Requests per handoff: every request the contenders sent during the measured handoffs (watch \
                 set-ups included, the controller simulation's not), divided by the handoffs.""");
+        s.para("""
+                The same requests by kind and outcome, per handoff, as the contenders' clients saw them \
+                answered (an interceptor on each client; "lost" is a conditional write answered 422 or 409). A \
+                lock write sets `/spec/replicas` (1: an acquisition, or a renewal of a hold, which these \
+                short holds hardly make; 0: a release); a queue write sets only `replicalock.io/queue` \
+                (enqueue, renewal of an entry every 2/3 s, leaving). The FIFO head's acquisition is one lock \
+                write that also removes its queue entry.""");
+        List<List<String>> kindRows = new ArrayList<>();
+        for (Result r : ours) {
+            List<String> row = new ArrayList<>();
+            row.add(fairnessOf(r));
+            row.add(String.valueOf(r.contenders()));
+            long all = r.byKind().values().stream().mapToLong(Long::longValue).sum();
+            row.add(Stats.number(all / (double) r.measuredHandoffs()));
+            long listed = 0;
+            for (String kind : KINDS.keySet()) {
+                row.add(Stats.number(r.perHandoff(kind)));
+                listed += r.byKind().getOrDefault(kind, 0L);
+            }
+            row.add(Stats.number((all - listed) / (double) r.measuredHandoffs()));
+            kindRows.add(row);
+        }
+        List<String> header = new ArrayList<>(List.of("fairness", "N", "all"));
+        header.addAll(KINDS.values());
+        header.add("other (watch set-ups, failed)");
+        s.table(header, kindRows);
+        s.para("""
+                Where a handoff's time goes: each measured handoff split at the answer to the winning \
+                acquisition write (its client's interceptor), before it (seeing the lock free, deciding, \
+                and any lost writes) and after it (the controller simulation's pod start and the winner's \
+                informer seeing it Ready). A negative "before" is a winner that saw the lock free before \
+                the releaser's own wait for its pod to go had returned.""");
+        List<List<String>> splitRows = new ArrayList<>();
+        for (Result r : ours) {
+            splitRows.add(List.of(
+                    fairnessOf(r),
+                    String.valueOf(r.contenders()),
+                    String.valueOf(r.beforeWrite().count()),
+                    Stats.ms(r.beforeWrite().median()) + " / "
+                            + Stats.ms(r.beforeWrite().p99()),
+                    Stats.ms(r.afterWrite().median()) + " / "
+                            + Stats.ms(r.afterWrite().p99())));
+        }
+        s.table(
+                List.of(
+                        "fairness",
+                        "N",
+                        "handoffs split",
+                        "close() → winning write answered, median / p99",
+                        "winning write answered → acquire returns, median / p99"),
+                splitRows);
         return s;
+    }
+
+    private static String fairnessOf(Result r) {
+        return r.label().endsWith(Fairness.BARGING.name()) ? "BARGING" : "FIFO";
     }
 
     /** The shortest handoff the mock allows: see the report's text. */
@@ -210,15 +342,24 @@ final class Handoff {
                 ours ? (met(r) ? "met" : "**missed**") : "—");
     }
 
-    private static Result replicaLock(int n, int handoffs, Duration limit) throws Exception {
+    private static Result replicaLock(int n, Fairness fairness, int handoffs, Duration limit) throws Exception {
         try (MockApi api = new MockApi()) {
             api.closeLater(ControllerSimulation.start(api.client(ControllerSimulation.USER_AGENT), NAMESPACE));
             LockTarget target = api.createBuilder(NAMESPACE, "builder");
+            LockOptions options =
+                    LockOptions.defaults().toBuilder().fairness(fairness).build();
             List<ReplicaLockContender> contenders = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                contenders.add(new ReplicaLockContender(api, "contender-" + i, target, LockOptions.defaults()));
+                contenders.add(new ReplicaLockContender(api, "contender-" + i, target, options));
             }
-            return loop(api, "replica-lock", contenders, ReplicaLockContender::token, WARMUP_HANDOFFS, handoffs, limit);
+            return loop(
+                    api,
+                    "replica-lock, " + fairness.name(),
+                    contenders,
+                    ReplicaLockContender::token,
+                    WARMUP_HANDOFFS,
+                    handoffs,
+                    limit);
         }
     }
 
@@ -280,17 +421,20 @@ final class Handoff {
             });
         }
         List<Request> requests = new ArrayList<>();
+        List<Sent> sent = new ArrayList<>();
         long measuredFrom = -1;
         while (System.nanoTime() - deadline < 0) {
             Thread.sleep(20);
             long latest = holds.latest.get();
             List<Request> taken = api.takeRequests();
+            List<Sent> answered = api.takeSent();
             if (measuredFrom < 0 && latest >= firstHold(holds) + warmup) {
                 measuredFrom = latest;
                 continue; // requests from here on count
             }
             if (measuredFrom >= 0) {
                 requests.addAll(taken);
+                sent.addAll(answered);
                 if (latest - measuredFrom >= handoffs) {
                     break;
                 }
@@ -308,9 +452,27 @@ final class Handoff {
         double seconds = (System.nanoTime() - start) / 1e9;
         int measured = (int) Math.max(1, measuredUntil - Math.max(0, from));
         Stats stats = Stats.of(samples);
+        Map<String, Long> byKind = new TreeMap<>();
+        for (Sent r : sent) {
+            if (r.agent().startsWith("contender-")) {
+                byKind.merge(
+                        r.kind() + (r.lost() ? ", lost" : r.code() < 300 ? ", ok" : ", " + r.code()), 1L, Long::sum);
+            }
+        }
         Progress.log("  " + label + " N=" + contenders.size() + ": " + stats.count() + " handoffs, median "
-                + Stats.ms(stats.median()) + ", p99 " + Stats.ms(stats.p99()));
-        return new Result(label, contenders.size(), stats, count / (double) measured, seconds);
+                + Stats.ms(stats.median()) + ", p99 " + Stats.ms(stats.p99()) + ", requests per handoff "
+                + Stats.number(count / (double) measured) + ", by kind " + byKind);
+        List<long[]> splits = holds.splits(from, sent);
+        return new Result(
+                label,
+                contenders.size(),
+                stats,
+                count / (double) measured,
+                seconds,
+                byKind,
+                measured,
+                Stats.of(splits.stream().map(x -> x[0]).toList()),
+                Stats.of(splits.stream().map(x -> x[1]).toList()));
     }
 
     private static long firstHold(Holds holds) {

@@ -1,6 +1,7 @@
 package io.github.replicalock.benchmarks;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.github.replicalock.Fairness;
 import io.github.replicalock.LockOptions;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.ReplicaLock;
@@ -10,13 +11,16 @@ import io.github.replicalock.benchmarks.Contenders.Timings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
@@ -35,9 +39,18 @@ final class RealApiHandoff {
         this.session = session;
     }
 
+    /**
+     * A run's handoffs, and its contenders' requests (watches aside), PATCHes and lost conditional
+     * writes (422 or 409) per hold, warm-up included.
+     */
+    record Run(Stats handoff, int holds, double requestsPerHandoff, double patchesPerHandoff, double lostPerHandoff) {}
+
     /** N contenders loop on one lock; handoff = next holder's acquire returned − previous close() returned. */
-    Stats replicaLock(int n, int handoffs, Duration limit) throws Exception {
-        LockTarget target = session.builder("handoff-" + n);
+    Run replicaLock(int n, Fairness fairness, int handoffs, Duration limit) throws Exception {
+        String name = "handoff-" + fairness.name().toLowerCase(Locale.ROOT) + "-" + n;
+        LockTarget target = session.builder(name);
+        LockOptions options =
+                LockOptions.defaults().toBuilder().fairness(fairness).build();
         Map<Long, Long> began = new ConcurrentHashMap<>();
         Map<Long, Long> ended = new ConcurrentHashMap<>();
         AtomicBoolean stop = new AtomicBoolean();
@@ -45,7 +58,7 @@ final class RealApiHandoff {
         List<Future<?>> loops = new ArrayList<>();
         long deadline = System.nanoTime() + limit.toNanos();
         for (int i = 0; i < n; i++) {
-            ReplicaLocks locks = session.locks("handoff-" + n + "-" + i, LockOptions.defaults());
+            ReplicaLocks locks = session.locks(name + "-" + i, options);
             loops.add(pool.submit(() -> {
                 long lastToken = -1;
                 while (!stop.get()) {
@@ -60,27 +73,42 @@ final class RealApiHandoff {
                     try {
                         // N − 1 waiters queue: a turn can take N handoffs.
                         lock = locks.acquire(target, Duration.ofMinutes(10));
-                    } catch (RuntimeException timeoutOrClosed) {
+                    } catch (InterruptedException | RuntimeException stoppedOrFailed) {
                         if (stop.get()) {
                             return null;
                         }
-                        throw timeoutOrClosed;
+                        throw stoppedOrFailed;
                     }
                     began.put(lock.fencingToken(), System.nanoTime());
                     lastToken = lock.fencingToken();
-                    lock.close();
-                    ended.put(lock.fencingToken(), System.nanoTime());
-                    if (began.size() >= handoffs + WARMUP_HANDOFFS + 1 || System.nanoTime() - deadline >= 0) {
-                        stop.set(true);
+                    try {
+                        lock.close();
+                    } catch (RuntimeException interruptedByTheStop) {
+                        if (stop.get()) {
+                            return null;
+                        }
+                        throw interruptedByTheStop;
                     }
+                    ended.put(lock.fencingToken(), System.nanoTime());
                 }
                 return null;
             }));
         }
-        for (Future<?> loop : loops) {
-            loop.get(limit.toSeconds() + 90, TimeUnit.SECONDS);
+        // Ended from here, not by a contender: a run whose handoffs stall must still end at its limit.
+        while (began.size() < handoffs + WARMUP_HANDOFFS + 1 && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
         }
-        pool.shutdownNow();
+        stop.set(true);
+        pool.shutdownNow(); // interrupts the waiters
+        for (Future<?> loop : loops) {
+            try {
+                loop.get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                Progress.log("  " + name + ": a contender failed: " + e.getCause());
+            } catch (TimeoutException e) {
+                Progress.log("  " + name + ": a contender did not stop within 60 s");
+            }
+        }
         List<Long> samples = new ArrayList<>();
         long first = began.keySet().stream().mapToLong(Long::longValue).min().orElse(0);
         began.forEach((token, at) -> {
@@ -89,7 +117,27 @@ final class RealApiHandoff {
                 samples.add(at - previousEnd);
             }
         });
-        return Stats.of(samples);
+        String agents = name + "-";
+        double holds = Math.max(1, began.size());
+        long requests = session.count(r -> r.agent().startsWith(agents) && !r.isWatchSetup());
+        long patches =
+                session.count(r -> r.agent().startsWith(agents) && r.method().equals("PATCH"));
+        long lost = session.countLost(r -> r.agent().startsWith(agents));
+        Stats stats = Stats.of(samples);
+        Progress.log(String.format(
+                Locale.ROOT,
+                "  real API, %s N=%d: %d holds, %d handoffs measured, median %s, p99 %s, per hold: %s requests,"
+                        + " %s PATCHes, %s lost writes",
+                fairness,
+                n,
+                began.size(),
+                stats.count(),
+                Stats.ms(stats.median()),
+                Stats.ms(stats.p99()),
+                Stats.number(requests / holds),
+                Stats.number(patches / holds),
+                Stats.number(lost / holds)));
+        return new Run(stats, began.size(), requests / holds, patches / holds, lost / holds);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.replicalock.benchmarks;
 
+import io.github.replicalock.Fairness;
 import io.github.replicalock.benchmarks.Contenders.Timings;
 import io.github.replicalock.benchmarks.RealApiCycles.Cycle;
 import io.github.replicalock.kubernetes.apiserver.ApiServer;
@@ -100,15 +101,30 @@ final class RealApiServer {
         RealApiHandoff handoff = new RealApiHandoff(session);
         List<List<String>> handoffs = new ArrayList<>();
         for (int n : new int[] {2, 8, 32}) {
-            Stats h = handoff.replicaLock(n, 60, Duration.ofSeconds(n == 32 ? 40 : 25));
-            handoffs.add(List.of(
-                    "replica-lock",
-                    String.valueOf(n),
-                    String.valueOf(h.count()),
-                    Stats.ms(h.median()),
-                    Stats.ms(h.p99()),
-                    Stats.ratio(h.median(), chain.median())));
-            s.figure("2. handoff p50 / p99, " + n + " contenders", Stats.ms(h.median()) + " / " + Stats.ms(h.p99()));
+            for (Fairness fairness : Fairness.values()) {
+                Duration limit = Duration.ofSeconds(n == 32 ? 40 : 25);
+                RealApiHandoff.Run run = handoff.replicaLock(n, fairness, 60, limit);
+                Stats h = run.handoff();
+                // A run that stalls before its warm-up is over has no handoff to show, only its holds.
+                boolean none = h.count() == 0;
+                handoffs.add(List.of(
+                        "replica-lock, " + fairness.name(),
+                        String.valueOf(n),
+                        h.count() + " (" + run.holds() + " holds in the run)",
+                        none ? "—" : Stats.ms(h.median()),
+                        none ? "—" : Stats.ms(h.p99()),
+                        none ? "—" : Stats.ratio(h.median(), chain.median()),
+                        Stats.number(run.requestsPerHandoff()),
+                        Stats.number(run.patchesPerHandoff()),
+                        Stats.number(run.lostPerHandoff())));
+                s.figure(
+                        "2. handoff p50 / p99 (requests per handoff), " + n + " contenders, " + fairness.name(),
+                        none
+                                ? "none measured: " + run.holds() + " holds in " + limit.toSeconds() + " s ("
+                                        + Stats.number(run.requestsPerHandoff()) + ")"
+                                : Stats.ms(h.median()) + " / " + Stats.ms(h.p99()) + " ("
+                                        + Stats.number(run.requestsPerHandoff()) + ")");
+            }
         }
         Stats electorHandoff = handoff.leaderElector(10);
         handoffs.add(List.of(
@@ -117,12 +133,30 @@ final class RealApiServer {
                 String.valueOf(electorHandoff.count()),
                 Stats.ms(electorHandoff.median()),
                 Stats.ms(electorHandoff.p99()),
-                Stats.ratio(electorHandoff.median(), chain.median())));
+                Stats.ratio(electorHandoff.median(), chain.median()),
+                "—",
+                "—",
+                "—"));
         s.para("""
-                Scenario 2: N contenders (each its own `ReplicaLocks`, backend and client, `LockOptions.defaults()`) \
-                loop on one lock; a handoff is the time from a holder's `close()` returning (its pod gone) to the \
-                next holder's `acquire` returning (its new pod Ready). The first 5 handoffs are warm-up.""");
-        s.table(List.of("contender", "contenders", "handoffs", "p50", "p99", "p50 vs causal chain"), handoffs);
+                Scenario 2: N contenders (each its own `ReplicaLocks`, backend and client, `LockOptions.defaults()` \
+                with `fairness(FIFO)`, the default, or `fairness(BARGING)`) loop on one lock; a handoff is the time \
+                from a holder's `close()` returning (its pod gone) to the next holder's `acquire` returning (its \
+                new pod Ready). The first 5 handoffs are warm-up. Requests, PATCHes and lost writes (conditional \
+                writes answered 422 or 409) per handoff: the contenders' requests (watches aside) over the whole \
+                run, warm-up included, divided by its holds. A run ends after 60 handoffs or at its limit (25 s, \
+                40 s for 32 contenders), whichever comes first.""");
+        s.table(
+                List.of(
+                        "contender",
+                        "contenders",
+                        "handoffs",
+                        "p50",
+                        "p99",
+                        "p50 vs causal chain",
+                        "requests per handoff",
+                        "PATCHes per handoff",
+                        "lost writes per handoff"),
+                handoffs);
 
         // Scenario 3: API load of waiters.
         double rate = new RealApiWaitingLoad(session).requestsPerSecond(50, Duration.ofSeconds(20));

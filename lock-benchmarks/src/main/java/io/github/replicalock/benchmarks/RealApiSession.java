@@ -32,6 +32,7 @@ final class RealApiSession implements AutoCloseable {
     private final String namespace;
     private final NodeStandIn node;
     private final List<Request> requests = new CopyOnWriteArrayList<>();
+    private final List<Request> lost = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
 
     RealApiSession() {
@@ -65,10 +66,14 @@ final class RealApiSession implements AutoCloseable {
                             HttpResponse<?> response,
                             AsyncBody.Consumer<List<ByteBuffer>> consumer) {
                         String query = request.uri().getRawQuery();
-                        requests.add(new Request(
+                        Request recorded = new Request(
                                 request.method(),
                                 request.uri().getRawPath() + (query == null ? "" : "?" + query),
-                                agent));
+                                agent);
+                        requests.add(recorded);
+                        if (response.code() == 422 || response.code() == 409) {
+                            lost.add(recorded);
+                        }
                     }
                 }))
                 .build();
@@ -96,6 +101,11 @@ final class RealApiSession implements AutoCloseable {
     /** The recorded requests so far that {@code which} accepts. */
     long count(Predicate<Request> which) {
         return requests.stream().filter(which).count();
+    }
+
+    /** The recorded requests answered 422 or 409 (a conditional write that lost) that {@code which} accepts. */
+    long countLost(Predicate<Request> which) {
+        return lost.stream().filter(which).count();
     }
 
     /** How many agents {@code which} accepts have sent at least one request it accepts. */

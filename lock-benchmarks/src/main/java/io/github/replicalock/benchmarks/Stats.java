@@ -44,10 +44,10 @@ record Stats(int count, long median, long p99, long max, long min, double mean) 
     /** Milliseconds with sensible precision: 0.412 ms, 12.3 ms, 1,540 ms. */
     static String ms(double nanos) {
         double ms = nanos / 1e6;
-        if (ms < 1) {
+        if (Math.abs(ms) < 1) {
             return String.format(Locale.ROOT, "%.3f ms", ms);
         }
-        if (ms < 100) {
+        if (Math.abs(ms) < 100) {
             return String.format(Locale.ROOT, "%.1f ms", ms);
         }
         return String.format(Locale.ROOT, "%,.0f ms", ms);
