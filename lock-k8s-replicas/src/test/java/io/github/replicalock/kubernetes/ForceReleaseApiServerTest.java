@@ -139,13 +139,13 @@ class ForceReleaseApiServerTest {
     @Test
     void theShellsHoldIsBrokenAndAFreeLockIsRefused() throws Exception {
         kubectl("scale", "deployment", target.name(), "--replicas=1");
-        kubectl(
-                "wait",
-                "--for=condition=ready",
-                "pod",
-                "-l",
-                NodeStandIn.APP_LABEL + "=" + target.name(),
-                "--timeout=60s");
+        String selector = NodeStandIn.APP_LABEL + "=" + target.name();
+        // kubectl wait fails at once while no pod matches yet: the controllers create it a moment later.
+        await("the shell's pod exists")
+                .atMost(Duration.ofSeconds(60))
+                .until(() ->
+                        !kubectl("get", "pod", "-l", selector, "-o", "name").isEmpty());
+        kubectl("wait", "--for=condition=ready", "pod", "-l", selector, "--timeout=60s");
         ReplicaLocks operator = newLocks("ops-alice");
 
         LockStatus broken = operator.forceRelease(target, REASON);

@@ -102,6 +102,12 @@ class KubectlInteropApiServerTest {
     private String shellAcquires() {
         assertThat(shellReplicas()).as("the shell's check").isEqualTo("0");
         succeeds("scale", "deployment", target.name(), "--replicas=1");
+        // kubectl wait fails at once while no pod matches yet: the controllers create it a moment later.
+        await("the shell's pod exists")
+                .atMost(Duration.ofSeconds(60))
+                .until(() -> !succeeds("get", "pod", "-l", selector(), "-o", "name")
+                        .stdout()
+                        .isBlank());
         succeeds("wait", "--for=condition=ready", "pod", "-l", selector(), "--timeout=60s");
         return succeeds("get", "pod", "-l", selector(), "-o", "jsonpath={.items[0].metadata.name}")
                 .stdout()
