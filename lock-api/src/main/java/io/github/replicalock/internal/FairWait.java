@@ -6,6 +6,7 @@ import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.QueueEntry;
 import java.util.HashSet;
+import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -25,6 +26,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
 
     /** Reads again at once after a write lost to a change of the queue: the change is what to judge. */
     private static final long AT_ONCE = 1;
+    /**
+     * How long a queue write that lost waits for the watch to bring the change that beat it, before
+     * reading again anyway. Reading the store's own copy at once after every lost write tripled the
+     * requests of 32 waiters whose renewals conflict (docs/benchmarks.md, scenario 2).
+     */
+    private static final long WATCH_AFTER_LOSS_NANOS = 100_000_000;
 
     private final LockEngine engine;
     private final LockSession session;
@@ -41,6 +48,10 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private long lastWriteNanos;
     private long recheckNanos = ExpiryTracker.NEVER;
     private boolean lostAWrite;
+    /** Whether a queue write of this wait lost since the last read, on {@link #lostOnQueueText}. */
+    private boolean lostAQueueWrite;
+    /** The queue text (null: the key absent) that queue write tested. */
+    private @Nullable String lostOnQueueText;
     /** Set by {@link #removeEntry()} once the entry is known gone. */
     private boolean removed;
 
@@ -60,6 +71,15 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         session.ensureOpen(target);
         recheckNanos = ExpiryTracker.NEVER;
         lostAWrite = false;
+        boolean staleAfterLoss = lostAQueueWrite && Objects.equals(lostOnQueueText, record.queueText());
+        lostAQueueWrite = false;
+        if (staleAfterLoss) {
+            // Still the text a write of ours lost on: this copy is stale (a watch cache that has not
+            // caught up, or stalled). Judge only the store's own.
+            lostAWrite = true;
+            recheckNanos = AT_ONCE;
+            return null;
+        }
         if (!line.isFirst(ticket)) {
             return null; // woken when the thread ahead in this process acquires or leaves
         }
@@ -156,8 +176,11 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             return false;
         }
         if (!applied) {
-            recheckNanos = AT_ONCE;
-            lostAWrite = true;
+            // The watch brings what beat this write, usually within milliseconds; only a copy that
+            // still shows the losing text is worth a read of the store's own (see test).
+            recheckNanos = WATCH_AFTER_LOSS_NANOS;
+            lostAQueueWrite = true;
+            lostOnQueueText = record.queueText();
             return false;
         }
         lastWriteNanos = sentAt;
