@@ -130,21 +130,35 @@ final class Invariants {
         forceReleasedTokens.add(act.token());
     }
 
-    /**
-     * Checks what a holder was told: a loss blamed on a force-release must follow one of that token
-     * (another cause may be told first, such as a lease that ran out while the holder was paused).
-     */
+    /** What a holder was told when its lock was lost; judged by {@link #checkToldLost()} at the end. */
+    private record ToldLost(String client, long token, String message) {}
+
+    private final List<ToldLost> toldLost = new CopyOnWriteArrayList<>();
+
+    /** Records what a holder was told; see {@link #checkToldLost()}. */
     void onToldLost(String client, long token, String message) {
-        boolean blamesOperator = message.contains("force-released by " + ChaosPlayer.OPERATOR);
-        if (blamesOperator && !forceReleasedTokens.contains(token)) {
-            log.violation(
-                    client + " was told its token " + token + " was force-released, which it was not: " + message);
-        }
-        if (forceReleasedTokens.contains(token)) {
-            log.count(
-                    blamesOperator
-                            ? "told force-released, with the reason"
-                            : "told lost otherwise, then force-released");
+        toldLost.add(new ToldLost(client, token, message));
+    }
+
+    /**
+     * A loss blamed on a force-release must follow one of that token (another cause may be told
+     * first, such as a lease that ran out while the holder was paused). Judged once every write has
+     * been delivered: the holder may read a force-release before the write listener has seen it.
+     */
+    private void checkToldLost() {
+        for (ToldLost told : toldLost) {
+            boolean blamesOperator = told.message().contains("force-released by " + ChaosPlayer.OPERATOR);
+            boolean forceReleased = forceReleasedTokens.contains(told.token());
+            if (blamesOperator && !forceReleased) {
+                log.violation(told.client() + " was told its token " + told.token()
+                        + " was force-released, which it was not: " + told.message());
+            }
+            if (forceReleased) {
+                log.count(
+                        blamesOperator
+                                ? "told force-released, with the reason"
+                                : "told lost otherwise, then force-released");
+            }
         }
     }
 
@@ -212,6 +226,7 @@ final class Invariants {
 
     /** After every client closed: nothing leaks, nobody believes, and the write history holds. */
     void finalChecks(FakeCluster fake, LockTarget lock) {
+        checkToldLost();
         // Invariant 5: nothing leaks.
         DeploymentSnapshot end = fake.deployment(lock);
         LockFields endFields = storedFields(end);
