@@ -101,7 +101,8 @@ public final class ReplicaLocks implements AutoCloseable {
      *     ended before the write landed; nothing was changed
      * @throws LockTargetNotFoundException if the Deployment does not exist
      * @throws LockTargetInvalidException if the Deployment is not a lock (replicas above 1, no selector)
-     * @throws InterruptedException if interrupted before the write; nothing was changed then
+     * @throws InterruptedException if interrupted before the write; nothing was changed then (an
+     *     interrupt after the write is kept in the thread's status and the broken hold returned)
      */
     public LockStatus forceRelease(LockTarget target, String reason) throws InterruptedException {
         return engine.forceRelease(target, OptionalLong.empty(), reason);

@@ -79,6 +79,10 @@ final class ForceReleases {
             } catch (LockException e) {
                 // The hold is broken already: the controller removes the pods of replicas 0 on its own.
                 log.warn("{}: force-released, but deleting its pods {} failed: {}", target, pods, e.getMessage());
+            } catch (InterruptedException e) {
+                // Broken already: say so and record it rather than let the caller think nothing happened.
+                Thread.currentThread().interrupt();
+                log.warn("{}: force-released, interrupted while deleting its pods {}", target, pods);
             }
         }
         session.backend.recordEvent(

@@ -24,6 +24,7 @@ import io.github.replicalock.testkit.DeploymentSnapshot;
 import io.github.replicalock.testkit.LockWrite;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -129,6 +130,33 @@ class ForceReleaseTest {
         assertThat(fixture.cluster.deployment(target).pods())
                 .as("the wedged builder pod is terminating as soon as forceRelease returns")
                 .allMatch(DeploymentSnapshot.Pod::terminating);
+        assertThatThrownBy(held::close).isInstanceOf(LockLostException.class);
+    }
+
+    @Test
+    void anInterruptWhileDeletingThePodsStillReportsTheBrokenHoldAndRecordsIt() throws Exception {
+        ReplicaLock held = fixture.locks("drone-build-41").acquire(target, LONG);
+        ForwardingBackend interrupting = new ForwardingBackend(fixture.cluster.backend("ops-alice")) {
+            @Override
+            public void deletePods(LockTarget t, Collection<String> podNames) throws InterruptedException {
+                throw new InterruptedException("interrupted while deleting " + podNames);
+            }
+        };
+        ReplicaLocks operator = fixture.locks(interrupting, "ops-alice", LockOptions.defaults());
+
+        LockStatus broken;
+        try {
+            broken = operator.forceRelease(target, REASON);
+            assertThat(Thread.currentThread().isInterrupted())
+                    .as("the interrupt is kept")
+                    .isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+
+        assertThat(broken.fencingToken()).isEqualTo(held.fencingToken());
+        assertThat(fixture.cluster.deployment(target).replicas()).isZero();
+        assertThat(fixture.cluster.events(target)).anyMatch(e -> e.kind() == LockEvent.Kind.FORCE_RELEASED);
         assertThatThrownBy(held::close).isInstanceOf(LockLostException.class);
     }
 
