@@ -1,6 +1,5 @@
 package io.github.replicalock.internal;
 
-import io.github.replicalock.LockException;
 import io.github.replicalock.LockNotHeldException;
 import io.github.replicalock.LockStatus;
 import io.github.replicalock.LockTarget;
@@ -76,9 +75,10 @@ final class ForceReleases {
             try {
                 // Scaled to 0 the controller would stop them too, but gracefully; a wedged builder goes now.
                 session.backend.deletePods(target, pods);
-            } catch (LockException e) {
-                // The hold is broken already: the controller removes the pods of replicas 0 on its own.
-                log.warn("{}: force-released, but deleting its pods {} failed: {}", target, pods, e.getMessage());
+            } catch (RuntimeException e) {
+                // The hold is broken already: the controller removes the pods of replicas 0 on its own,
+                // and the caller must hear that the hold was broken, whatever the deletion threw.
+                log.warn("{}: force-released, but deleting its pods {} failed: {}", target, pods, e.toString());
             } catch (InterruptedException e) {
                 // Broken already: say so and record it rather than let the caller think nothing happened.
                 Thread.currentThread().interrupt();

@@ -66,7 +66,7 @@ final class ForceReleaseCommand extends DeploymentCommand {
         } catch (IllegalArgumentException e) {
             throw CliFailure.usage(target + ": --reason: " + e.getMessage());
         }
-        Long expectedToken = token == null ? null : token(target, token);
+        Long expectedToken = token == null ? null : ReleaseCommand.fencingToken(target, token, 0);
         String who = operator != null ? RunCommand.checkIdentity(target, "--operator", operator) : defaultOperator();
         try (ClusterOptions.Cluster connection = cluster.connect(deployment);
                 ReplicaLocks locks = ReplicaLocks.builder()
@@ -97,18 +97,5 @@ final class ForceReleaseCommand extends DeploymentCommand {
                     ProcessHandle.current().pid());
         }
         return user.strip() + "@" + HolderNames.host(terminal.env());
-    }
-
-    private static long token(LockTarget target, String text) {
-        try {
-            long n = Long.parseLong(text.strip());
-            if (n >= 0) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw CliFailure.usage(
-                target + ": --token '" + text + "' is not a fencing token: expected a whole number from 0");
     }
 }

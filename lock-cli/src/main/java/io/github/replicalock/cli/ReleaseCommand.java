@@ -85,16 +85,25 @@ final class ReleaseCommand extends DeploymentCommand {
     }
 
     private long token(LockTarget target) {
+        return fencingToken(target, token, 1);
+    }
+
+    /**
+     * {@code --token}'s value as a fencing token of at least {@code min}.
+     *
+     * @throws CliFailure a usage error naming the target and the value
+     */
+    static long fencingToken(LockTarget target, String text, long min) {
         try {
-            long n = Long.parseLong(token.strip());
-            if (n >= 1) {
+            long n = Long.parseLong(text.strip());
+            if (n >= min) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
         throw CliFailure.usage(
-                target + ": --token '" + token + "' is not a fencing token: expected a whole number from 1");
+                target + ": --token '" + text + "' is not a fencing token: expected a whole number from " + min);
     }
 
     private static String describe(LockFields stored) {
