@@ -2,6 +2,7 @@ package io.github.replicalock.internal;
 
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockFields;
+import io.github.replicalock.spi.QueueChange;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -32,7 +33,7 @@ final class AcquiringWrites {
             LockFields observed,
             List<String> oldPods,
             long expiresIn,
-            QueueAcquisition.@Nullable QueueChange queueChange,
+            @Nullable QueueChange queueChange,
             boolean takeover)
             throws InterruptedException {
         LockFields desired = observed.heldBy(

@@ -4,9 +4,9 @@ import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.QueueEntry;
 import java.util.HashSet;
-import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -50,8 +50,8 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private boolean lostAWrite;
     /** Whether a queue write of this wait lost since the last read, on {@link #lostOnQueueText}. */
     private boolean lostAQueueWrite;
-    /** The queue text (null: the key absent) that queue write tested. */
-    private @Nullable String lostOnQueueText;
+    /** The queue as read that queue write was derived from. */
+    private @Nullable LockQueue lostOnQueue;
     /** Set by {@link #removeEntry()} once the entry is known gone. */
     private boolean removed;
 
@@ -71,7 +71,8 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         session.ensureOpen(target);
         recheckNanos = ExpiryTracker.NEVER;
         lostAWrite = false;
-        boolean staleAfterLoss = lostAQueueWrite && Objects.equals(lostOnQueueText, record.queueText());
+        boolean staleAfterLoss =
+                lostAQueueWrite && lostOnQueue != null && lostOnQueue.sameStoredTextsAs(record.queue());
         lostAQueueWrite = false;
         if (staleAfterLoss) {
             // Still the text a write of ours lost on: this copy is stale (a watch cache that has not
@@ -125,8 +126,10 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             holdExpiresIn = declined.expiresInNanos();
         }
         if (listed) {
-            if (renewalDueIn(readStart) <= 0
-                    && !write(record, queue.withoutAll(verdict.deadWaiters()).renew(me, session.clock.now()))) {
+            // Only the head among live entries prunes on renewing: pruning changes the order, which
+            // every waiter pruning at once would make each other's renewals lose on (section 10.4).
+            LockQueue renewing = verdict.nobodyAliveAhead(queue, me) ? queue.withoutAll(verdict.deadWaiters()) : queue;
+            if (renewalDueIn(readStart) <= 0 && !write(record, renewing.renew(me, session.clock.now()))) {
                 return null;
             }
             long dueIn = renewalDueIn(readStart);
@@ -166,7 +169,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         mayBeQueued = true;
         boolean applied;
         try {
-            applied = session.backend.compareAndSetQueue(target, record.queueText(), desired);
+            applied = session.backend.compareAndSetQueue(target, QueueChange.between(record.queue(), desired));
         } catch (LockBackendUnavailableException e) {
             // An unreachable store (an API server restarting) is no reason to give up the wait: an
             // entry left unrenewed expires, and the waiter enqueues again once the store answers
@@ -180,7 +183,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             // still shows the losing text is worth a read of the store's own (see test).
             recheckNanos = WATCH_AFTER_LOSS_NANOS;
             lostAQueueWrite = true;
-            lostOnQueueText = record.queueText();
+            lostOnQueue = record.queue();
             return false;
         }
         lastWriteNanos = sentAt;
@@ -248,7 +251,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
                 Set<String> leaving = new HashSet<>(
                         judge.judge(target, queue, me, readStart, readEnd).deadWaiters());
                 leaving.add(me);
-                if (session.backend.compareAndSetQueue(target, record.queueText(), queue.withoutAll(leaving))) {
+                if (session.backend.compareAndSetQueue(target, QueueChange.between(queue, queue.withoutAll(leaving)))) {
                     log.debug("{}: '{}' left the queue, with {} judged dead", target, me, leaving.size() - 1);
                     removed = true;
                     return interrupted;

@@ -19,6 +19,7 @@ import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.PodSnapshot;
+import io.github.replicalock.spi.QueueChange;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -209,11 +210,7 @@ final class LockEngine implements Engine {
      * queueChange}, the write also tests the queue's text and writes the queue given.
      */
     Attempt attempt(
-            LockTarget target,
-            LockRecord record,
-            long readStart,
-            long readEnd,
-            QueueAcquisition.@Nullable QueueChange queueChange)
+            LockTarget target, LockRecord record, long readStart, long readEnd, @Nullable QueueChange queueChange)
             throws InterruptedException {
         return attempt(target, record, readStart, readEnd, queueChange, false);
     }
@@ -224,7 +221,7 @@ final class LockEngine implements Engine {
             LockRecord record,
             long readStart,
             long readEnd,
-            QueueAcquisition.@Nullable QueueChange queueChange,
+            @Nullable QueueChange queueChange,
             boolean fresh)
             throws InterruptedException {
         LockStates.requireLock(target, record);

@@ -6,6 +6,7 @@ import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -16,9 +17,6 @@ import org.jspecify.annotations.Nullable;
  * acquire}'s {@link FairWait} with its leave, and the lock write that also writes the queue.
  */
 final class QueueAcquisition {
-    /** The queue's part of an acquiring write: the text tested and the queue written with the hold. */
-    record QueueChange(@Nullable String expectedText, LockQueue desired) {}
-
     private final LockEngine engine;
     private final LockSession session;
     private final QueueJudge judge = new QueueJudge();
@@ -34,8 +32,10 @@ final class QueueAcquisition {
      * null when there is no queue at all, so that an uncontended acquisition writes the lock alone.
      */
     static @Nullable QueueChange change(LockRecord record, LockQueue after) {
-        String text = record.queueText();
-        return record.queue().isEmpty() && (text == null || text.isBlank()) ? null : new QueueChange(text, after);
+        String text = record.queue().storedText();
+        return record.queue().isEmpty() && (text == null || text.isBlank())
+                ? null
+                : QueueChange.between(record.queue(), after);
     }
 
     /**
@@ -88,7 +88,7 @@ final class QueueAcquisition {
             boolean takeover)
             throws InterruptedException {
         return takeover
-                ? backend.takeOver(target, observed, change.expectedText(), desired, change.desired())
-                : backend.compareAndSet(target, observed, change.expectedText(), desired, change.desired());
+                ? backend.takeOver(target, observed, desired, change)
+                : backend.compareAndSet(target, observed, desired, change);
     }
 }

@@ -6,7 +6,6 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
 import io.github.replicalock.LockTargetNotFoundException;
 import java.util.Collection;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Where a lock lives. A backend stores, compares-and-sets, watches, reads and deletes pods; the
@@ -72,28 +71,43 @@ public interface LockBackend extends AutoCloseable {
     boolean takeOver(LockTarget target, LockFields expected, LockFields desired) throws InterruptedException;
 
     /**
-     * Writes the queue of waiters {@code desired} if, and only if, the text of the annotation {@link
-     * LockQueue#ANNOTATION} stored is exactly {@code expectedQueueText}, decided atomically by the
-     * store; the lock fields are not tested (see {@code docs/lock-protocol.md} section 10.4). An
-     * empty queue is written as {@code ""}: the key is never removed once written.
+     * Applies the queue write {@code change} if, and only if, every annotation it {@linkplain
+     * QueueChange#tests() tests} has exactly the text given (absent for a null text), decided
+     * atomically by the store; the lock fields are not tested (see {@code docs/lock-protocol.md}
+     * section 10.4). A concurrent change of anything else (another waiter's renewal annotation, the
+     * lock's own annotations, the controller's status) must not make the write fail.
      *
-     * <p>A retried write whose first attempt may have applied answers true when it finds {@code
-     * desired}'s text stored, as {@link #compareAndSet(LockTarget, LockFields, LockFields)} does.
+     * <p>A retried write whose first attempt may have applied answers true when it finds every
+     * {@linkplain QueueChange#writes() write} stored ({@link QueueChange#isAppliedIn}), as {@link
+     * #compareAndSet(LockTarget, LockFields, LockFields)} does.
      *
      * <pre>{@code
-     * LockRecord seen = backend.read(target);
-     * LockQueue next = seen.queue().enqueue(QueueEntry.joining("build-42", clock.now(), Duration.ofSeconds(2)));
-     * boolean queued = backend.compareAndSetQueue(target, seen.queueText(), next);
+     * LockQueue seen = backend.read(target).queue();
+     * LockQueue next = seen.enqueue(QueueEntry.joining("build-42", clock.wallTime(), Duration.ofSeconds(2)));
+     * boolean queued = backend.compareAndSetQueue(target, QueueChange.between(seen, next));
      * }</pre>
      *
      * <p>The default throws {@link UnsupportedOperationException}: a backend that does not store
      * the queue serves only {@code Fairness.BARGING}.
      *
-     * @param expectedQueueText the annotation's text as last read ({@link LockRecord#queueText()}),
-     *     null if it was absent
-     * @return true if written, false if the stored queue text differed
+     * @return true if written, false if a tested annotation differed
      */
-    default boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
+    default boolean compareAndSetQueue(LockTarget target, QueueChange change) throws InterruptedException {
+        throw new UnsupportedOperationException(
+                getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");
+    }
+
+    /**
+     * The acquiring write of a queued waiter: writes the lock fields {@code desired} and applies
+     * {@code queueChange} in one atomic write, if, and only if, the stored replicas, holder and token
+     * equal {@code expected}'s <em>and</em> every test of {@code queueChange} holds. Unrelated changes
+     * are retried as for {@link #compareAndSet(LockTarget, LockFields, LockFields)}.
+     *
+     * <p>The default throws {@link UnsupportedOperationException}, as {@link #compareAndSetQueue}.
+     *
+     * @return true if written, false if the lock fields or a tested annotation differed
+     */
+    default boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         throw new UnsupportedOperationException(
                 getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");
@@ -101,40 +115,14 @@ public interface LockBackend extends AutoCloseable {
 
     /**
      * The takeover of a queued waiter: {@link #takeOver(LockTarget, LockFields, LockFields)}'s
-     * condition and {@link #compareAndSet(LockTarget, LockFields, String, LockFields, LockQueue)}'s
-     * queue test and write, in one atomic write.
+     * condition and {@link #compareAndSet(LockTarget, LockFields, LockFields, QueueChange)}'s queue
+     * tests and writes, in one atomic write.
      *
      * <p>The default throws {@link UnsupportedOperationException}, as {@link #compareAndSetQueue}.
      *
-     * @return true if written, false if the lock fields, the renewal instant or the queue text differed
+     * @return true if written, false if the lock fields, the renewal instant or a tested annotation differed
      */
-    default boolean takeOver(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
-            throws InterruptedException {
-        throw new UnsupportedOperationException(
-                getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");
-    }
-
-    /**
-     * The acquiring write of a queued waiter: writes the lock fields {@code desired} and the queue
-     * {@code desiredQueue} in one atomic write, if, and only if, the stored replicas, holder and token
-     * equal {@code expected}'s <em>and</em> the stored queue text is exactly {@code expectedQueueText}.
-     * Unrelated changes are retried as for {@link #compareAndSet(LockTarget, LockFields, LockFields)}.
-     *
-     * <p>The default throws {@link UnsupportedOperationException}, as {@link #compareAndSetQueue}.
-     *
-     * @return true if written, false if the lock fields or the queue text differed
-     */
-    default boolean compareAndSet(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    default boolean takeOver(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         throw new UnsupportedOperationException(
                 getClass().getName() + " does not store a waiter queue; use Fairness.BARGING with it");

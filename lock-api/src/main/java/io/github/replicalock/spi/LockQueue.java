@@ -2,45 +2,65 @@ package io.github.replicalock.spi;
 
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.LockTargetInvalidException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The queue of waiters on a lock, in arrival order, and its one text form, the annotation {@value
- * #ANNOTATION} (see {@code docs/lock-protocol.md} section 10). Immutable: every change returns a new
- * queue, which the writer stores with a write conditional on the text it read.
+ * The queue of waiters on a lock, in arrival order, and its one text form (see {@code
+ * docs/lock-protocol.md} section 10.2): the annotation {@value #ANNOTATION} holds the order, one line
+ * per waiter, and each waiter's renewals go to an annotation of its own ({@link
+ * #renewalAnnotation}), so that a renewal tests and writes nothing another waiter writes. Immutable:
+ * every change returns a new queue, which the writer stores with the conditional write {@link
+ * QueueChange#between} derives from the queue it read.
  *
  * <pre>{@code
- * String stored = annotations.get(LockQueue.ANNOTATION);
- * LockQueue queue = LockQueue.parse(target, stored);          // LockTargetInvalidException if malformed
+ * LockQueue queue = LockQueue.parse(target, annotations);     // LockTargetInvalidException if malformed
  * if (!queue.contains(me) && !queue.isFull()) {
  *     LockQueue next = queue.enqueue(QueueEntry.joining(me, now, Duration.ofSeconds(2)));
- *     // write next.text(), conditional on the annotation's text still being `stored`
+ *     backend.compareAndSetQueue(target, QueueChange.between(queue, next));
  * }
  * }</pre>
  *
- * <p><b>Text.</b> One line per waiter, head first, separated by {@code \n}, no trailing newline; a
- * line is {@code <enqueued> <renewed> <lease-seconds> <waiter>} with single spaces, the instants in
- * RFC 3339 ({@link Instant#toString()}), the lease in whole seconds, and the waiter's identity as the
- * rest of the line, so that it may contain spaces. An empty queue is the empty string.
+ * <p><b>Text.</b> The queue annotation holds one line per waiter, head first, separated by {@code
+ * \n}, no trailing newline; a line is {@code <enqueued> <lease-seconds> <waiter>} with single spaces,
+ * the instant in RFC 3339 ({@link Instant#toString()}), the lease in whole seconds, and the waiter's
+ * identity as the rest of the line, so that it may contain spaces. An empty queue is the empty
+ * string. A waiter's renewal annotation holds {@code <renewed> <waiter>}; an entry without one was
+ * not renewed since it joined ({@code renewed} is then {@code enqueued}).
  *
  * <p><b>Reading.</b> Absent, empty and blank texts are the empty queue; blank lines are skipped and
  * a {@code \r} before a line break is dropped (a hand edit). Anything else that does not parse, the
- * same waiter twice included, is a {@link LockTargetInvalidException} naming the annotation, its
- * value, the offending line and what was expected. A queue longer than {@link #MAX_WAITERS} is read
- * as it is (a later version may allow more); only {@link #enqueue} refuses to grow it past the cap.
+ * same waiter twice and a renewal annotation naming another waiter included, is a {@link
+ * LockTargetInvalidException} naming the annotation, its value, the offending line and what was
+ * expected. Renewal annotations of waiters not in the queue (left behind by a hand edit) are ignored.
+ * A queue longer than {@link #MAX_WAITERS} is read as it is (a later version may allow more); only
+ * {@link #enqueue} refuses to grow it past the cap.
+ *
+ * <p>A queue that was read remembers the texts it was read from ({@link #storedText()}, {@link
+ * #storedRenewal}), which the write derived from it tests; equality compares the entries only.
  */
 public final class LockQueue {
-    /** The annotation holding the queue. */
+    /** The annotation holding the queue's order. */
     public static final String ANNOTATION = "replicalock.io/queue";
+
+    /** The prefix of every waiter's renewal annotation, followed by 16 hexadecimal digits. */
+    public static final String RENEWAL_ANNOTATION_PREFIX = "replicalock.io/waiter-";
 
     /**
      * The most waiters {@link #enqueue} admits: annotations are limited to 256 KiB in total, and each
@@ -48,14 +68,22 @@ public final class LockQueue {
      */
     public static final int MAX_WAITERS = 32;
 
-    private static final String EXPECTED = "one waiter per line as '<enqueued> <renewed> <lease-seconds> <waiter>',"
-            + " such as '2026-01-31T12:00:00Z 2026-01-31T12:03:10.500Z 2 build-42'";
-    private static final LockQueue EMPTY = new LockQueue(List.of());
+    private static final String EXPECTED = "one waiter per line as '<enqueued> <lease-seconds> <waiter>',"
+            + " such as '2026-01-31T12:00:00Z 2 build-42'";
+    private static final String RENEWAL_EXPECTED =
+            "'<renewed> <waiter>' with the waiter of its queue entry," + " such as '2026-01-31T12:03:10.500Z build-42'";
+    private static final LockQueue EMPTY = new LockQueue(List.of(), null, Map.of());
+    private static final int MAX_CACHED_KEYS = 1024;
+    private static final ConcurrentMap<String, String> RENEWAL_KEYS = new ConcurrentHashMap<>();
 
     private final List<QueueEntry> entries;
+    private final @Nullable String storedText;
+    private final Map<String, String> storedRenewals;
 
-    private LockQueue(List<QueueEntry> entries) {
+    private LockQueue(List<QueueEntry> entries, @Nullable String storedText, Map<String, String> storedRenewals) {
         this.entries = entries;
+        this.storedText = storedText;
+        this.storedRenewals = storedRenewals;
     }
 
     /** The queue with nobody in it. */
@@ -76,11 +104,68 @@ public final class LockQueue {
                 throw new IllegalArgumentException("waiter '" + entry.waiter() + "' is queued twice");
             }
         }
-        return copy.isEmpty() ? EMPTY : new LockQueue(copy);
+        return copy.isEmpty() ? EMPTY : new LockQueue(copy, null, Map.of());
     }
 
     /**
-     * The queue stored as {@code text}, the value of the annotation {@value #ANNOTATION}.
+     * The annotation that holds {@code waiter}'s renewals: {@value #RENEWAL_ANNOTATION_PREFIX}
+     * followed by the first 16 hexadecimal digits of the SHA-256 of the identity's UTF-8 bytes (an
+     * identity may hold characters an annotation key may not).
+     */
+    public static String renewalAnnotation(String waiter) {
+        Objects.requireNonNull(waiter, "waiter");
+        String cached = RENEWAL_KEYS.get(waiter);
+        if (cached != null) {
+            return cached;
+        }
+        byte[] digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256").digest(waiter.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+        String key = RENEWAL_ANNOTATION_PREFIX + HexFormat.of().formatHex(digest, 0, 8);
+        if (RENEWAL_KEYS.size() >= MAX_CACHED_KEYS) {
+            RENEWAL_KEYS.clear();
+        }
+        RENEWAL_KEYS.put(waiter, key);
+        return key;
+    }
+
+    /**
+     * The queue stored in a Deployment's {@code annotations}: the order in {@value #ANNOTATION} and
+     * each entry's latest renewal in its {@linkplain #renewalAnnotation renewal annotation}.
+     *
+     * @throws LockTargetInvalidException naming the annotation, its value, the offending line and
+     *     what was expected, if a text does not parse
+     */
+    public static LockQueue parse(LockTarget target, Map<String, String> annotations) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(annotations, "annotations");
+        String text = annotations.get(ANNOTATION);
+        List<QueueEntry> lines = lines(target, text);
+        if (lines.isEmpty()) {
+            return text == null ? EMPTY : new LockQueue(List.of(), text, Map.of());
+        }
+        List<QueueEntry> entries = new ArrayList<>(lines.size());
+        Map<String, String> renewals = new HashMap<>();
+        for (QueueEntry line : lines) {
+            String key = renewalAnnotation(line.waiter());
+            String renewal = annotations.get(key);
+            if (renewal == null) {
+                entries.add(line);
+                continue;
+            }
+            entries.add(new QueueEntry(
+                    line.waiter(), line.enqueued(), renewed(target, key, renewal, line.waiter()), line.lease()));
+            renewals.put(line.waiter(), renewal);
+        }
+        return new LockQueue(List.copyOf(entries), text, Map.copyOf(renewals));
+    }
+
+    /**
+     * The queue stored as {@code text}, the value of the annotation {@value #ANNOTATION}, without
+     * renewal annotations: every entry's {@code renewed} is its {@code enqueued}.
      *
      * @param text the annotation's value; null when the annotation is absent
      * @throws LockTargetInvalidException naming the annotation, its value, the offending line and
@@ -88,8 +173,17 @@ public final class LockQueue {
      */
     public static LockQueue parse(LockTarget target, @Nullable String text) {
         Objects.requireNonNull(target, "target");
-        if (text == null || text.isBlank()) {
+        List<QueueEntry> lines = lines(target, text);
+        if (lines.isEmpty() && text == null) {
             return EMPTY;
+        }
+        return new LockQueue(lines, text, Map.of());
+    }
+
+    /** The entries of the queue annotation's text, renewed when they joined. */
+    private static List<QueueEntry> lines(LockTarget target, @Nullable String text) {
+        if (text == null || text.isBlank()) {
+            return List.of();
         }
         List<QueueEntry> entries = new ArrayList<>();
         Set<String> seen = new HashSet<>();
@@ -113,7 +207,38 @@ public final class LockQueue {
             throw LockAnnotations.invalid(
                     target, ANNOTATION, text, EXPECTED + " (line " + (i + 1) + " '" + line + "': " + problem + ")");
         }
-        return entries.isEmpty() ? EMPTY : new LockQueue(List.copyOf(entries));
+        return List.copyOf(entries);
+    }
+
+    /** The instant of a renewal annotation's value, which must name {@code waiter}. */
+    private static Instant renewed(LockTarget target, String key, String value, String waiter) {
+        int space = value.indexOf(' ');
+        Instant renewed = space < 0 ? null : LockAnnotations.instantOrNull(value.substring(0, space));
+        if (renewed == null || !value.substring(space + 1).equals(waiter)) {
+            throw LockAnnotations.invalid(target, key, value, RENEWAL_EXPECTED + " ('" + waiter + "')");
+        }
+        return renewed;
+    }
+
+    /**
+     * The text of {@value #ANNOTATION} this queue was read from, exactly as stored; null when the
+     * key was absent, or for a queue that was built rather than read.
+     */
+    public @Nullable String storedText() {
+        return storedText;
+    }
+
+    /**
+     * The text of {@code waiter}'s renewal annotation this queue was read from, exactly as stored;
+     * null when there was none, or for a queue that was built rather than read.
+     */
+    public @Nullable String storedRenewal(String waiter) {
+        return storedRenewals.get(waiter);
+    }
+
+    /** Whether {@code other} was read from the same texts as this queue: a copy no newer than it. */
+    public boolean sameStoredTextsAs(LockQueue other) {
+        return Objects.equals(storedText, other.storedText) && storedRenewals.equals(other.storedRenewals);
     }
 
     /** The annotation's text for this queue; the empty string for an empty queue. */
@@ -198,7 +323,7 @@ public final class LockQueue {
         List<QueueEntry> next = new ArrayList<>(entries.size() + 1);
         next.addAll(entries);
         next.add(entry);
-        return new LockQueue(List.copyOf(next));
+        return new LockQueue(List.copyOf(next), null, Map.of());
     }
 
     /**
@@ -212,7 +337,7 @@ public final class LockQueue {
         int at = indexOf(waiter);
         List<QueueEntry> next = new ArrayList<>(entries);
         next.set(at, entries.get(at).renewedAt(now));
-        return new LockQueue(List.copyOf(next));
+        return new LockQueue(List.copyOf(next), null, Map.of());
     }
 
     /** This queue without {@code waiter}'s entry; the same queue if it is not queued. */
@@ -232,7 +357,7 @@ public final class LockQueue {
         if (next.size() == entries.size()) {
             return this;
         }
-        return next.isEmpty() ? EMPTY : new LockQueue(List.copyOf(next));
+        return next.isEmpty() ? EMPTY : new LockQueue(List.copyOf(next), null, Map.of());
     }
 
     @Override
@@ -245,10 +370,17 @@ public final class LockQueue {
         return entries.hashCode();
     }
 
-    /** The annotation's text, lines separated by {@code " | "}, for logs. */
+    /** The entries, head first, each with its last renewal, for logs. */
     @Override
     public String toString() {
-        return "LockQueue[" + text().replace("\n", " | ") + "]";
+        StringBuilder out = new StringBuilder("LockQueue[");
+        for (QueueEntry entry : entries) {
+            if (out.length() > "LockQueue[".length()) {
+                out.append(" | ");
+            }
+            out.append(entry.line()).append(" renewed ").append(LockAnnotations.instantText(entry.renewed()));
+        }
+        return out.append(']').toString();
     }
 
     private int indexOf(String waiter) {
@@ -264,23 +396,21 @@ public final class LockQueue {
     private static QueueEntry entryOf(String line) throws MalformedLine {
         int first = line.indexOf(' ');
         int second = first < 0 ? -1 : line.indexOf(' ', first + 1);
-        int third = second < 0 ? -1 : line.indexOf(' ', second + 1);
-        if (third < 0) {
-            throw new MalformedLine("expected 4 fields separated by single spaces");
+        if (second < 0) {
+            throw new MalformedLine("expected 3 fields separated by single spaces");
         }
         Instant enqueued = instant("enqueued", line.substring(0, first));
-        Instant renewed = instant("renewed", line.substring(first + 1, second));
-        String lease = line.substring(second + 1, third);
+        String lease = line.substring(first + 1, second);
         Long seconds = LockAnnotations.digits(lease);
         if (seconds == null || seconds == 0) {
             throw new MalformedLine("lease-seconds '" + lease + "' is not a positive whole number of seconds");
         }
-        String waiter = line.substring(third + 1);
+        String waiter = line.substring(second + 1);
         if (!LockAnnotations.isIdentity(waiter)) {
             throw new MalformedLine("waiter '" + waiter + "' is not 1 to " + LockAnnotations.MAX_IDENTITY_LENGTH
                     + " characters, not blank, without control characters");
         }
-        return new QueueEntry(waiter, enqueued, renewed, Duration.ofSeconds(seconds));
+        return QueueEntry.joining(waiter, enqueued, Duration.ofSeconds(seconds));
     }
 
     private static Instant instant(String field, String text) throws MalformedLine {

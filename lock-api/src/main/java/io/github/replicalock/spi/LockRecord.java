@@ -18,17 +18,12 @@ import org.jspecify.annotations.Nullable;
  * @param readyReplicas {@code status.readyReplicas}, for display
  * @param selector the Deployment's {@code spec.selector} in label-selector form; null if it has none
  * @param pods the pods matching the selector, terminating ones included
- * @param queue the waiters of {@link LockQueue#ANNOTATION}, parsed by {@link LockQueue#parse}
- * @param queueText that annotation's text exactly as stored, null when the key is absent: what a
- *     queue write ({@link LockBackend#compareAndSetQueue}) tests
+ * @param queue the waiters, parsed by {@link LockQueue#parse(io.github.replicalock.LockTarget,
+ *     java.util.Map)} from the annotations, with the texts it was read from: what a queue write
+ *     derived from it ({@link QueueChange#between}) tests
  */
 public record LockRecord(
-        LockFields fields,
-        int readyReplicas,
-        @Nullable String selector,
-        List<PodSnapshot> pods,
-        LockQueue queue,
-        @Nullable String queueText) {
+        LockFields fields, int readyReplicas, @Nullable String selector, List<PodSnapshot> pods, LockQueue queue) {
     public LockRecord {
         pods = List.copyOf(pods);
         Objects.requireNonNull(queue, "queue");
@@ -36,6 +31,6 @@ public record LockRecord(
 
     /** A record of a Deployment without a queue annotation. */
     public LockRecord(LockFields fields, int readyReplicas, @Nullable String selector, List<PodSnapshot> pods) {
-        this(fields, readyReplicas, selector, pods, LockQueue.empty(), null);
+        this(fields, readyReplicas, selector, pods, LockQueue.empty());
     }
 }

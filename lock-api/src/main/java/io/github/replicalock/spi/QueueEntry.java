@@ -7,8 +7,11 @@ import java.util.Objects;
 /**
  * One waiter in the {@link LockQueue}: who waits, since when, and the lease of its entry, which it
  * renews while it waits so that a dead waiter drops out (see {@code docs/lock-protocol.md} section
- * 9). Two entries are equal when their text is equal: a judge that sees an entry unchanged on its
- * own clock for longer than the entry's lease plus its grace removes it.
+ * 10). The entry is stored in two places: its line in the queue annotation (enqueued, lease,
+ * waiter), written when it joins, and its own renewal annotation ({@link
+ * LockQueue#renewalAnnotation}), rewritten by every renewal, so that renewing tests and writes
+ * nothing another waiter writes. Two entries are equal when both texts are: a judge that sees an
+ * entry unchanged on its own clock for longer than the entry's lease plus its grace removes it.
  *
  * <pre>{@code
  * QueueEntry mine = QueueEntry.joining("build-42", clock.wallTime(), Duration.ofSeconds(2));
@@ -20,7 +23,8 @@ import java.util.Objects;
  * @param waiter the waiter's holder identity, as written (never trimmed): 1 to 253 characters, not
  *     blank, no control character
  * @param enqueued the waiter's wall-clock instant when it joined; for people ("waiting for 4 min")
- * @param renewed the waiter's last renewal; only its changes count, not its value
+ * @param renewed the waiter's last renewal, {@code enqueued} until the first; only its changes
+ *     count, not its value
  * @param lease how long the waiter promises to go without renewing at most; rounded up to whole
  *     seconds at construction, as it is stored
  */
@@ -61,9 +65,13 @@ public record QueueEntry(String waiter, Instant enqueued, Instant renewed, Durat
         return new QueueEntry(waiter, enqueued, next, lease);
     }
 
-    /** The entry's line in the queue annotation: {@code <enqueued> <renewed> <lease-seconds> <waiter>}. */
+    /** The entry's line in the queue annotation: {@code <enqueued> <lease-seconds> <waiter>}. */
     String line() {
-        return LockAnnotations.instantText(enqueued) + " " + LockAnnotations.instantText(renewed) + " "
-                + lease.getSeconds() + " " + waiter;
+        return LockAnnotations.instantText(enqueued) + " " + lease.getSeconds() + " " + waiter;
+    }
+
+    /** The value of the entry's {@linkplain LockQueue#renewalAnnotation renewal annotation}: {@code <renewed> <waiter>}. */
+    String renewalText() {
+        return LockAnnotations.instantText(renewed) + " " + waiter;
     }
 }

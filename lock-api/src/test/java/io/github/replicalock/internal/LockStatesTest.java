@@ -79,8 +79,7 @@ class LockStatesTest {
                 1,
                 "app=buildah-external",
                 List.of(READY),
-                queue,
-                queue.text());
+                queue);
 
         LockStatus status = LockStates.status(TARGET, record, now);
 

@@ -9,7 +9,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
@@ -31,6 +33,13 @@ class LockQueueTest {
         return queue;
     }
 
+    /** The annotations a queue is stored in, as the first write of it stores them. */
+    static Map<String, String> annotationsOf(LockQueue queue) {
+        Map<String, String> annotations = new HashMap<>();
+        QueueChange.between(LockQueue.empty(), queue).writes().forEach(annotations::put);
+        return annotations;
+    }
+
     private static List<String> waiters(LockQueue queue) {
         return queue.entries().stream().map(QueueEntry::waiter).toList();
     }
@@ -41,9 +50,16 @@ class LockQueueTest {
                 .renew("drone-build-41", Instant.parse("2026-12-03T09:04:10.500Z"));
 
         assertThat(queue.text())
-                .isEqualTo("2026-12-03T09:00:00.125Z 2026-12-03T09:04:10.500Z 2 drone-build-41\n"
-                        + "2026-12-03T09:00:01.125Z 2026-12-03T09:00:01.125Z 2 ci-runner-7/4711/9f3a0c21");
+                .isEqualTo("2026-12-03T09:00:00.125Z 2 drone-build-41\n"
+                        + "2026-12-03T09:00:01.125Z 2 ci-runner-7/4711/9f3a0c21");
         assertThat(LockQueue.empty().text()).isEmpty();
+        assertThat(annotationsOf(queue))
+                .containsEntry(LockQueue.ANNOTATION, queue.text())
+                .containsEntry(LockQueue.renewalAnnotation("drone-build-41"), "2026-12-03T09:04:10.500Z drone-build-41")
+                .containsEntry(
+                        LockQueue.renewalAnnotation("ci-runner-7/4711/9f3a0c21"),
+                        "2026-12-03T09:00:01.125Z ci-runner-7/4711/9f3a0c21")
+                .hasSize(3);
     }
 
     @Test
@@ -67,10 +83,11 @@ class LockQueueTest {
                 queue = queue.enqueue(new QueueEntry(waiter, enqueued, renewed, lease));
             }
 
-            LockQueue read = LockQueue.parse(TARGET, queue.text());
+            LockQueue read = LockQueue.parse(TARGET, annotationsOf(queue));
 
             assertThat(read).as("%s", queue).isEqualTo(queue);
             assertThat(read.entries()).containsExactlyElementsOf(queue.entries());
+            assertThat(read.storedText()).isEqualTo(queue.text());
         }
     }
 
@@ -83,9 +100,7 @@ class LockQueueTest {
 
     @Test
     void blankLinesAndCarriageReturnsFromHandEditsAreTolerated() {
-        String text =
-                "\n2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 a\r\n\n  \n2026-12-03T09:00:02Z 2026-12-03T09:00:03Z"
-                        + " 3 b\n";
+        String text = "\n2026-12-03T09:00:00Z 2 a\r\n\n  \n2026-12-03T09:00:02Z 3 b\n";
 
         assertThat(waiters(LockQueue.parse(TARGET, text))).containsExactly("a", "b");
     }
@@ -94,34 +109,34 @@ class LockQueueTest {
     @CsvSource(
             delimiterString = "|",
             value = {
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2                     | expected 4 fields",
-                "2026-12-03T09:00:00Z                                            | expected 4 fields",
-                "build-42                                                        | expected 4 fields",
-                "2026-12-03T09:00:00 2026-12-03T09:00:01Z 2 build-42             | enqueued '2026-12-03T09:00:00' is not an RFC 3339 instant",
-                "yesterday 2026-12-03T09:00:01Z 2 build-42                       | enqueued 'yesterday' is not an RFC 3339 instant",
-                "2026-12-03T09:00:00Z 1764752400 2 build-42                      | renewed '1764752400' is not an RFC 3339 instant",
-                "2026-12-03T09:00:00Z  2026-12-03T09:00:01Z 2 build-42           | renewed '' is not an RFC 3339 instant",
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 0 build-42            | lease-seconds '0' is not a positive whole number",
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z -2 build-42           | lease-seconds '-2' is not a positive whole number",
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2.5 build-42          | lease-seconds '2.5' is not a positive whole number",
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2s build-42           | lease-seconds '2s' is not a positive whole number",
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z  build-42             | lease-seconds '' is not a positive whole number",
-                "'2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2   '                | waiter '  ' is not 1 to 253 characters",
+                "2026-12-03T09:00:00Z 2                                          | expected 3 fields",
+                "2026-12-03T09:00:00Z                                            | expected 3 fields",
+                "build-42                                                        | expected 3 fields",
+                "2026-12-03T09:00:00 2 build-42                                  | enqueued '2026-12-03T09:00:00' is not an RFC 3339 instant",
+                "yesterday 2 build-42                                            | enqueued 'yesterday' is not an RFC 3339 instant",
+                "' 2026-12-03T09:00:00Z 2 build-42'                              | enqueued '' is not an RFC 3339 instant",
+                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 build-42            | lease-seconds '2026-12-03T09:00:01Z' is not a positive whole number",
+                "2026-12-03T09:00:00Z 0 build-42                                 | lease-seconds '0' is not a positive whole number",
+                "2026-12-03T09:00:00Z -2 build-42                                | lease-seconds '-2' is not a positive whole number",
+                "2026-12-03T09:00:00Z 2.5 build-42                               | lease-seconds '2.5' is not a positive whole number",
+                "2026-12-03T09:00:00Z 2s build-42                                | lease-seconds '2s' is not a positive whole number",
+                "2026-12-03T09:00:00Z  build-42                                  | lease-seconds '' is not a positive whole number",
+                "'2026-12-03T09:00:00Z 2   '                                     | waiter '  ' is not 1 to 253 characters",
             })
     void aMalformedLineIsRejectedNamingKeyValueLineAndExpectation(String line, String problem) {
-        String text = "2026-12-03T08:59:00Z 2026-12-03T08:59:00Z 2 first\n" + line;
+        String text = "2026-12-03T08:59:00Z 2 first\n" + line;
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, text))
                 .isInstanceOf(LockTargetInvalidException.class)
                 .hasMessageStartingWith("ci/builder: annotation replicalock.io/queue has value '" + text + "'")
-                .hasMessageContaining("expected one waiter per line as '<enqueued> <renewed> <lease-seconds> <waiter>'")
+                .hasMessageContaining("expected one waiter per line as '<enqueued> <lease-seconds> <waiter>'")
                 .hasMessageContaining("(line 2 '" + line + "': " + problem);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"a\u0007bell", "tab\there"})
     void aWaiterWithAControlCharacterIsMalformed(String waiter) {
-        String text = "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 " + waiter;
+        String text = "2026-12-03T09:00:00Z 2 " + waiter;
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, text))
                 .isInstanceOf(LockTargetInvalidException.class)
@@ -133,9 +148,9 @@ class LockQueueTest {
         String longest = "w".repeat(253);
         String tooLong = "w".repeat(254);
 
-        assertThat(waiters(LockQueue.parse(TARGET, "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 " + longest)))
+        assertThat(waiters(LockQueue.parse(TARGET, "2026-12-03T09:00:00Z 2 " + longest)))
                 .containsExactly(longest);
-        assertThatThrownBy(() -> LockQueue.parse(TARGET, "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 " + tooLong))
+        assertThatThrownBy(() -> LockQueue.parse(TARGET, "2026-12-03T09:00:00Z 2 " + tooLong))
                 .isInstanceOf(LockTargetInvalidException.class)
                 .hasMessageContaining("is not 1 to 253 characters");
         assertThatThrownBy(() -> QueueEntry.joining(tooLong, T0, LEASE))
@@ -145,14 +160,11 @@ class LockQueueTest {
 
     @Test
     void theSameWaiterTwiceIsMalformed() {
-        String text = "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 a\n"
-                + "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 b\n"
-                + "2026-12-03T09:00:02Z 2026-12-03T09:00:03Z 2 a";
+        String text = "2026-12-03T09:00:00Z 2 a\n" + "2026-12-03T09:00:00Z 2 b\n" + "2026-12-03T09:00:02Z 2 a";
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, text))
                 .isInstanceOf(LockTargetInvalidException.class)
-                .hasMessageContaining(
-                        "(line 3 '2026-12-03T09:00:02Z 2026-12-03T09:00:03Z 2 a': waiter 'a' is queued" + " twice)");
+                .hasMessageContaining("(line 3 '2026-12-03T09:00:02Z 2 a': waiter 'a' is queued twice)");
         List<QueueEntry> twice = List.of(QueueEntry.joining("a", T0, LEASE), QueueEntry.joining("a", T0, LEASE));
         assertThatThrownBy(() -> LockQueue.of(twice))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -161,14 +173,16 @@ class LockQueueTest {
 
     @Test
     void theWaitersIdentityKeepsItsSpaces() {
-        String text = "2026-12-03T09:00:00Z 2026-12-03T09:00:01+01:00 30  build 7 ";
+        String text = "2026-12-03T09:00:00+01:00 30  build 7 ";
+        Map<String, String> annotations = Map.of(
+                LockQueue.ANNOTATION, text, LockQueue.renewalAnnotation(" build 7 "), "2026-12-03T08:00:01Z  build 7 ");
 
-        QueueEntry entry = LockQueue.parse(TARGET, text).entries().get(0);
+        QueueEntry entry = LockQueue.parse(TARGET, annotations).entries().get(0);
 
         assertThat(entry)
                 .isEqualTo(new QueueEntry(
                         " build 7 ",
-                        Instant.parse("2026-12-03T09:00:00Z"),
+                        Instant.parse("2026-12-03T08:00:00Z"),
                         Instant.parse("2026-12-03T08:00:01Z"),
                         Duration.ofSeconds(30)));
     }
@@ -251,8 +265,13 @@ class LockQueueTest {
         QueueEntry steppedBack = sameInstant.renewedAt(T0.minusSeconds(600));
         QueueEntry forward = steppedBack.renewedAt(T0.plusSeconds(5));
 
-        assertThat(List.of(entry.line(), sameInstant.line(), steppedBack.line(), forward.line()))
+        assertThat(List.of(
+                        entry.renewalText(),
+                        sameInstant.renewalText(),
+                        steppedBack.renewalText(),
+                        forward.renewalText()))
                 .doesNotHaveDuplicates();
+        assertThat(forward.line()).isEqualTo(entry.line());
         assertThat(steppedBack.renewed()).isEqualTo(T0.plusMillis(2));
         assertThat(forward.renewed()).isEqualTo(T0.plusSeconds(5));
         assertThat(forward.enqueued()).isEqualTo(T0);
@@ -270,5 +289,45 @@ class LockQueueTest {
         assertThatThrownBy(() -> QueueEntry.joining(" ", T0, LEASE))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("waiter ' '");
+    }
+
+    @Test
+    void eachWaiterRenewsInAnAnnotationOfItsOwnNamedByItsIdentitysHash() {
+        String key = LockQueue.renewalAnnotation("ci-runner-7/4711/9f3a0c21 ü");
+
+        assertThat(key).matches("replicalock\\.io/waiter-[0-9a-f]{16}");
+        assertThat(key).isEqualTo(LockQueue.renewalAnnotation("ci-runner-7/4711/9f3a0c21 ü"));
+        assertThat(IntStream.range(0, 1000).mapToObj(i -> LockQueue.renewalAnnotation("build-" + i)))
+                .doesNotHaveDuplicates();
+    }
+
+    @Test
+    void anEntryWithoutARenewalAnnotationWasLastRenewedWhenItJoined() {
+        LockQueue queue = LockQueue.parse(TARGET, Map.of(LockQueue.ANNOTATION, "2026-12-03T09:00:00Z 2 a"));
+
+        assertThat(queue.entries().get(0).renewed()).isEqualTo(Instant.parse("2026-12-03T09:00:00Z"));
+        assertThat(queue.storedRenewal("a")).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {"2026-12-03T09:00:01Z b", "2026-12-03T09:00:01Z", "soon a", " a", "2026-12-03T09:00:01Z a "})
+    void aRenewalAnnotationThatDoesNotParseOrNamesAnotherWaiterIsRejected(String renewal) {
+        String key = LockQueue.renewalAnnotation("a");
+        Map<String, String> annotations = Map.of(LockQueue.ANNOTATION, "2026-12-03T09:00:00Z 2 a", key, renewal);
+
+        assertThatThrownBy(() -> LockQueue.parse(TARGET, annotations))
+                .isInstanceOf(LockTargetInvalidException.class)
+                .hasMessageStartingWith("ci/builder: annotation " + key + " has value '" + renewal + "'")
+                .hasMessageContaining("expected '<renewed> <waiter>' with the waiter of its queue entry")
+                .hasMessageContaining("('a')");
+    }
+
+    @Test
+    void renewalAnnotationsOfWaitersNotQueuedAreIgnored() {
+        Map<String, String> annotations = new HashMap<>(annotationsOf(queueOf("a", "b")));
+        annotations.put(LockQueue.ANNOTATION, queueOf("a", "b").without("b").text());
+
+        assertThat(waiters(LockQueue.parse(TARGET, annotations))).containsExactly("a");
     }
 }

@@ -289,7 +289,7 @@ final class DeadWaiters {
                 .withName(target.name())
                 .get();
         Map<String, String> annotations = d.getMetadata().getAnnotations();
-        return LockQueue.parse(target, annotations == null ? null : annotations.get(LockQueue.ANNOTATION));
+        return LockQueue.parse(target, annotations == null ? Map.of() : annotations);
     }
 
     /** Polls the queue with GETs (set-up only, never while a hold-up is measured) until {@code condition}. */

@@ -130,7 +130,7 @@ class WaiterQueueIT {
     /** The waiters in the queue annotation, head first, as the cluster stores it. */
     private List<String> queue() {
         assumeNoWaiterLostItsPlace();
-        return LockQueue.parse(TARGET, api.annotations().get(LockQueue.ANNOTATION)).entries().stream()
+        return LockQueue.parse(TARGET, api.annotations()).entries().stream()
                 .map(QueueEntry::waiter)
                 .toList();
     }

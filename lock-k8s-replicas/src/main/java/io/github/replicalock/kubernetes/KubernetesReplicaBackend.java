@@ -18,8 +18,8 @@ import io.github.replicalock.kubernetes.internal.TargetWatches;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.Subscription;
 import java.time.Duration;
 import java.util.Collection;
@@ -173,22 +173,16 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     @Override
-    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
-            throws InterruptedException {
+    public boolean compareAndSetQueue(LockTarget target, QueueChange change) throws InterruptedException {
         checkOpen();
-        return writer.compareAndSetQueue(target, expectedQueueText, desired);
+        return writer.compareAndSetQueue(target, change);
     }
 
     @Override
-    public boolean compareAndSet(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         checkOpen();
-        return writer.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
+        return writer.compareAndSet(target, expected, desired, queueChange);
     }
 
     @Override
@@ -198,15 +192,10 @@ public final class KubernetesReplicaBackend implements LockBackend {
     }
 
     @Override
-    public boolean takeOver(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         checkOpen();
-        return writer.takeOver(target, expected, expectedQueueText, desired, desiredQueue);
+        return writer.takeOver(target, expected, desired, queueChange);
     }
 
     @Override

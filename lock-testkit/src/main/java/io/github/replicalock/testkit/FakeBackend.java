@@ -6,8 +6,8 @@ import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.internal.ClusterClient;
 import io.github.replicalock.testkit.internal.ClusterStore;
@@ -141,64 +141,45 @@ public final class FakeBackend implements LockBackend {
     }
 
     /**
-     * The queue-only write: one atomic check of the queue annotation's text in the cluster, as the
-     * Kubernetes backend's JSON Patch {@code test}; conflicts from unrelated writes are retried.
+     * The queue-only write: one atomic check of the annotations the change tests in the cluster, as
+     * the Kubernetes backend's JSON Patch {@code test}s; conflicts from unrelated writes are retried.
      */
     @Override
-    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
-            throws InterruptedException {
-        return queueWrite(target, null, expectedQueueText, null, desired, false);
+    public boolean compareAndSetQueue(LockTarget target, QueueChange change) throws InterruptedException {
+        return queueWrite(target, null, null, change, false);
     }
 
-    /** The acquiring write of a queued waiter: lock fields and queue text checked and written at once. */
+    /** The acquiring write of a queued waiter: lock fields and queue change checked and written at once. */
     @Override
-    public boolean compareAndSet(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
-        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, false);
+        return queueWrite(target, expected, desired, queueChange, false);
     }
 
     /** The queued waiter's takeover: the acquiring queue write, also tested on the renewal instant. */
     @Override
-    public boolean takeOver(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
-        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, true);
+        return queueWrite(target, expected, desired, queueChange, true);
     }
 
     private boolean queueWrite(
             LockTarget target,
             @Nullable LockFields expected,
-            @Nullable String expectedQueueText,
             @Nullable LockFields desired,
-            LockQueue desiredQueue,
+            QueueChange change,
             boolean renewalTested)
             throws InterruptedException {
-        Objects.requireNonNull(desiredQueue, "desiredQueue");
+        Objects.requireNonNull(change, "change");
         AtomicBoolean maybeApplied = new AtomicBoolean();
         return requests.call(target, RequestKind.QUEUE_WRITE, () -> {
             for (int conflicts = 0; ; conflicts++) {
-                ConditionalWrites.Outcome outcome = store.writes()
-                        .ifQueue(
-                                client.name(),
-                                target,
-                                expected,
-                                renewalTested,
-                                expectedQueueText,
-                                desired,
-                                desiredQueue);
+                ConditionalWrites.Outcome outcome =
+                        store.writes().ifQueue(client.name(), target, expected, renewalTested, change, desired);
                 if (outcome == ConditionalWrites.Outcome.APPLIED) {
                     if (store.faults().takeLostResponse()) {
                         maybeApplied.set(true);
@@ -213,10 +194,9 @@ public final class FakeBackend implements LockBackend {
                     // Our own lost write, found by the retry, counts (LockBackend#compareAndSetQueue). An
                     // acquisition is known by its hold (our holder, a new token): the queue may have
                     // changed again since, by another waiter's renewal.
-                    LockRecord now = store.read(target);
                     return desired != null
-                            ? now.fields().sameLockAs(desired)
-                            : desiredQueue.text().equals(now.queueText());
+                            ? store.read(target).fields().sameLockAs(desired)
+                            : change.isAppliedIn(store.annotations(target));
                 }
                 if (conflicts + 1 >= MAX_CONFLICTS) {
                     throw new LockBackendUnavailableException(

@@ -299,6 +299,11 @@ public abstract class LockBackendContract {
     }
 
     @Test
+    void renewalsOfDifferentWaitersDoNotConflictButAPruneOnAnOlderReadDoes() throws Exception {
+        QueueContract.renewalsOfDifferentWaitersDoNotConflict(backend, newDeployment());
+    }
+
+    @Test
     void aQueueWriteDoesNotTestTheLockFields() throws Exception {
         LockTarget target = newDeployment();
         QueueContract.queueWritesIgnoreTheLock(backend, target, () -> changeSomethingElse(target));

@@ -7,6 +7,7 @@ import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.QueueEntry;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,33 +33,74 @@ final class QueueContract {
         return QueueEntry.joining(waiter, Instant.now().truncatedTo(ChronoUnit.MILLIS), WAITER_LEASE);
     }
 
-    /** Absent key: empty queue, null text; each write tests the exact text read; empty is "". */
-    static void queueWritesTestTheTextAsRead(LockBackend backend, LockTarget target) throws Exception {
-        LockRecord fresh = backend.read(target);
-        assertThat(fresh.queue()).isEqualTo(LockQueue.empty());
-        assertThat(fresh.queueText()).isNull();
+    private static QueueChange change(LockQueue read, LockQueue desired) {
+        return QueueChange.between(read, desired);
+    }
 
-        LockQueue one = LockQueue.empty().enqueue(entry("waiter-a"));
-        assertThat(backend.compareAndSetQueue(target, null, one)).isTrue();
-        LockRecord read = backend.read(target);
-        assertThat(read.queue()).isEqualTo(one);
-        assertThat(read.queueText()).isEqualTo(one.text());
+    /** Absent key: empty queue; each write tests the exact texts read; an emptied queue is "". */
+    static void queueWritesTestTheTextAsRead(LockBackend backend, LockTarget target) throws Exception {
+        LockQueue fresh = backend.read(target).queue();
+        assertThat(fresh).isEqualTo(LockQueue.empty());
+        assertThat(fresh.storedText()).isNull();
+
+        LockQueue one = fresh.enqueue(entry("waiter-a"));
+        assertThat(backend.compareAndSetQueue(target, change(fresh, one))).isTrue();
+        LockQueue read = backend.read(target).queue();
+        assertThat(read).isEqualTo(one);
+        assertThat(read.storedText()).isEqualTo(one.text());
 
         LockQueue two = one.enqueue(entry("waiter-b"));
-        assertThat(backend.compareAndSetQueue(target, null, two))
+        assertThat(backend.compareAndSetQueue(target, change(fresh, two)))
                 .as("stale: the key is present now")
                 .isFalse();
-        assertThat(backend.compareAndSetQueue(target, one.text() + " ", two))
+        assertThat(backend.compareAndSetQueue(target, change(LockQueue.parse(target, one.text() + " "), two)))
                 .as("another text")
                 .isFalse();
         assertThat(backend.read(target).queue()).isEqualTo(one);
-        assertThat(backend.compareAndSetQueue(target, one.text(), two)).isTrue();
+        assertThat(backend.compareAndSetQueue(target, change(read, two))).isTrue();
 
-        assertThat(backend.compareAndSetQueue(target, two.text(), LockQueue.empty()))
+        LockQueue both = backend.read(target).queue();
+        assertThat(backend.compareAndSetQueue(target, change(both, LockQueue.empty())))
                 .isTrue();
-        LockRecord emptied = backend.read(target);
-        assertThat(emptied.queue().isEmpty()).isTrue();
-        assertThat(emptied.queueText()).as("the key is kept, written empty").isEmpty();
+        LockQueue emptied = backend.read(target).queue();
+        assertThat(emptied.isEmpty()).isTrue();
+        assertThat(emptied.storedText()).as("the key is kept, written empty").isEmpty();
+        assertThat(emptied.storedRenewal("waiter-a")).isNull();
+    }
+
+    /**
+     * Renewals write each waiter's own annotation and test nothing another waiter writes: two
+     * renewals derived from the same read both land; a prune derived from that read, which judged
+     * a waiter dead before it renewed, does not.
+     */
+    static void renewalsOfDifferentWaitersDoNotConflict(LockBackend backend, LockTarget target) throws Exception {
+        LockQueue empty = backend.read(target).queue();
+        LockQueue queued = empty.enqueue(entry("waiter-a")).enqueue(entry("waiter-b"));
+        assertThat(backend.compareAndSetQueue(target, change(empty, queued))).isTrue();
+        LockQueue read = backend.read(target).queue();
+        Instant later = Instant.now().truncatedTo(ChronoUnit.MILLIS).plusSeconds(1);
+
+        LockQueue renewedA = read.renew("waiter-a", later);
+        LockQueue renewedB = read.renew("waiter-b", later);
+        assertThat(backend.compareAndSetQueue(target, change(read, renewedA))).isTrue();
+        assertThat(backend.compareAndSetQueue(target, change(read, renewedB)))
+                .as("waiter-b's renewal after waiter-a's, both on one read")
+                .isTrue();
+        assertThat(backend.compareAndSetQueue(target, change(read, read.without("waiter-a"))))
+                .as("removing waiter-a, judged on a read before its renewal")
+                .isFalse();
+
+        LockQueue after = backend.read(target).queue();
+        assertThat(after.entries())
+                .containsExactly(renewedA.entries().get(0), renewedB.entries().get(1));
+        assertThat(after.storedRenewal("waiter-b"))
+                .isEqualTo(renewedB.entries().get(1).renewed() + " waiter-b");
+        LockQueue renewedAgain = after.renew("waiter-b", later.plusSeconds(1));
+        assertThat(backend.compareAndSetQueue(target, change(after, renewedAgain)))
+                .isTrue();
+        assertThat(backend.compareAndSetQueue(target, change(after, after.renew("waiter-b", later.plusSeconds(2)))))
+                .as("a renewal on a renewal it has not seen")
+                .isFalse();
     }
 
     /** A queue write does not test the lock fields: an acquisition meanwhile does not fail it. */
@@ -69,51 +111,63 @@ final class QueueContract {
                 .isTrue();
         changeSomethingElse.run();
 
-        LockQueue one = LockQueue.empty().enqueue(entry("waiter-a"));
-        assertThat(backend.compareAndSetQueue(target, seen.queueText(), one)).isTrue();
+        LockQueue one = seen.queue().enqueue(entry("waiter-a"));
+        assertThat(backend.compareAndSetQueue(target, change(seen.queue(), one)))
+                .isTrue();
         assertThat(backend.read(target).fields().holder()).isEqualTo("holder");
     }
 
-    /** The acquiring write tests the lock fields and the queue text, and writes both, atomically. */
+    /**
+     * The acquiring write tests the lock fields and the queue, and writes both, atomically; another
+     * waiter's renewal in between does not fail it.
+     */
     static void acquiringFromTheQueueTestsBoth(LockBackend backend, LockTarget target) throws Exception {
-        LockQueue queue = LockQueue.empty().enqueue(entry("head")).enqueue(entry("second"));
-        assertThat(backend.compareAndSetQueue(target, null, queue)).isTrue();
-        LockFields free = backend.read(target).fields();
+        LockQueue empty = backend.read(target).queue();
+        LockQueue queue = empty.enqueue(entry("head")).enqueue(entry("second"));
+        assertThat(backend.compareAndSetQueue(target, change(empty, queue))).isTrue();
+        LockRecord seen = backend.read(target);
+        LockFields free = seen.fields();
         LockFields held = heldBy(free, "head");
-        LockQueue after = queue.without("head");
+        LockQueue after = seen.queue().without("head");
+        QueueChange acquiring = change(seen.queue(), after);
 
-        assertThat(backend.compareAndSet(target, heldBy(free, "other"), queue.text(), held, after))
+        assertThat(backend.compareAndSet(target, heldBy(free, "other"), held, acquiring))
                 .as("lock fields differ")
                 .isFalse();
-        assertThat(backend.compareAndSet(target, free, queue.text() + "\n", held, after))
+        assertThat(backend.compareAndSet(
+                        target, free, held, change(LockQueue.parse(target, queue.text() + "\n"), after)))
                 .as("queue text differs")
                 .isFalse();
         LockRecord unchanged = backend.read(target);
         assertThat(unchanged.fields().sameLockAs(free)).isTrue();
         assertThat(unchanged.queue()).isEqualTo(queue);
 
-        assertThat(backend.compareAndSet(target, free, queue.text(), held, after))
+        LockQueue secondRenewed = seen.queue().renew("second", Instant.now().plusSeconds(1));
+        assertThat(backend.compareAndSetQueue(target, change(seen.queue(), secondRenewed)))
+                .isTrue();
+        assertThat(backend.compareAndSet(target, free, held, acquiring))
+                .as("after another waiter's renewal")
                 .isTrue();
         LockRecord written = backend.read(target);
         assertThat(written.fields()).isEqualTo(held);
-        assertThat(written.queue()).isEqualTo(after);
-        assertThat(written.queueText()).isEqualTo(after.text());
+        assertThat(written.queue()).isEqualTo(secondRenewed.without("head"));
+        assertThat(written.queue().storedText()).isEqualTo(after.text());
     }
 
     /** Of many clients enqueueing on the same read, exactly one wins. */
     static void ofManyEnqueuesOnOneReadExactlyOneWins(List<LockBackend> backends, LockTarget target, Duration patience)
             throws Exception {
-        String text = backends.get(0).read(target).queueText();
+        LockQueue read = backends.get(0).read(target).queue();
         CyclicBarrier start = new CyclicBarrier(backends.size());
         ExecutorService pool = Executors.newFixedThreadPool(backends.size());
         try {
             List<Future<Boolean>> results = new ArrayList<>();
             for (int i = 0; i < backends.size(); i++) {
                 LockBackend client = backends.get(i);
-                LockQueue mine = LockQueue.empty().enqueue(entry("waiter-" + i));
+                QueueChange mine = change(read, read.enqueue(entry("waiter-" + i)));
                 results.add(pool.submit(() -> {
                     start.await();
-                    return client.compareAndSetQueue(target, text, mine);
+                    return client.compareAndSetQueue(target, mine);
                 }));
             }
             int winners = 0;

@@ -50,8 +50,7 @@ class FairQueueTest {
 
     private LockQueue queue() {
         return LockQueue.parse(
-                fixture.target,
-                fixture.cluster.deployment(fixture.target).annotations().get(LockQueue.ANNOTATION));
+                fixture.target, fixture.cluster.deployment(fixture.target).annotations());
     }
 
     private String queueText() {
@@ -148,6 +147,62 @@ class FairQueueTest {
         assertThat(acquisitionOrder()).isEqualTo(expected);
         assertThat(queue().isEmpty()).isTrue();
         assertThat(queueText()).as("the key is kept, empty").isEmpty();
+    }
+
+    /**
+     * Each waiter renews in its own annotation (section 10.4): eight waiters renewing behind a holder
+     * for 20 s of virtual time write only their renewals, and not one of those writes loses. With
+     * the whole queue in one text, every renewal tested that text and most of them lost.
+     */
+    @Test
+    void waitersRenewingBehindAHolderNeverMakeEachOthersWritesLose() throws Exception {
+        ReplicaLock first = fixture.locks("first").acquire(fixture.target, LONG);
+        List<String> names = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        List<AtomicReference<Object>> outcomes = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            names.add("build-" + i);
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            outcomes.add(outcome);
+            threads.add(startAcquire(fixture.locks(names.get(i)), outcome, Duration.ofMillis(100)));
+            awaitQueued(names.toArray(String[]::new));
+        }
+        long requestsBefore = fixture.cluster.requests(RequestKind.QUEUE_WRITE);
+        int writesBefore = fixture.cluster.queueWrites(fixture.target).size();
+
+        fixture.cluster
+                .clock()
+                .newWakeup()
+                .awaitUntil(fixture.cluster.clock().nanoTime()
+                        + Duration.ofSeconds(20).toNanos());
+
+        List<QueueWrite> writes = new ArrayList<>(fixture.cluster.queueWrites(fixture.target));
+        writes = writes.subList(writesBefore, writes.size());
+        long requests = fixture.cluster.requests(RequestKind.QUEUE_WRITE) - requestsBefore;
+        assertThat(writes).as("accepted queue writes").hasSize((int) requests);
+        for (QueueWrite write : writes) {
+            assertThat(write.after().text())
+                    .as("the order, after %s's write", write.client())
+                    .isEqualTo(write.before().text());
+        }
+        for (String name : names) {
+            assertThat(writes.stream().filter(w -> w.client().equals(name)).count())
+                    .as("renewals of %s in 20 s, every 2/3 s", name)
+                    .isBetween(25L, 35L);
+        }
+        first.close();
+        for (Thread thread : threads) {
+            thread.join(TimeUnit.SECONDS.toMillis(60));
+        }
+        for (AtomicReference<Object> outcome : outcomes) {
+            assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
+        }
+        List<String> expected = new ArrayList<>(List.of("first"));
+        expected.addAll(names);
+        assertThat(acquisitionOrder()).isEqualTo(expected);
+        assertThat(fixture.cluster.deployment(fixture.target).annotations().keySet())
+                .as("no renewal annotation outlives its entry")
+                .noneMatch(key -> key.startsWith(LockQueue.RENEWAL_ANNOTATION_PREFIX));
     }
 
     @Test

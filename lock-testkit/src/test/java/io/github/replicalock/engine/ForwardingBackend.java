@@ -4,11 +4,10 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.Subscription;
 import java.util.Collection;
-import org.jspecify.annotations.Nullable;
 
 /** Forwards everything to another backend; tests override what they want to see or change. */
 class ForwardingBackend implements LockBackend {
@@ -40,31 +39,20 @@ class ForwardingBackend implements LockBackend {
     }
 
     @Override
-    public boolean takeOver(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
-        return delegate.takeOver(target, expected, expectedQueueText, desired, desiredQueue);
+        return delegate.takeOver(target, expected, desired, queueChange);
     }
 
     @Override
-    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
-            throws InterruptedException {
-        return delegate.compareAndSetQueue(target, expectedQueueText, desired);
+    public boolean compareAndSetQueue(LockTarget target, QueueChange change) throws InterruptedException {
+        return delegate.compareAndSetQueue(target, change);
     }
 
     @Override
-    public boolean compareAndSet(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
-        return delegate.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
+        return delegate.compareAndSet(target, expected, desired, queueChange);
     }
 
     @Override

@@ -68,14 +68,12 @@ public final class CoherentReads {
         int ready = deployment.getStatus() == null || deployment.getStatus().getReadyReplicas() == null
                 ? 0
                 : deployment.getStatus().getReadyReplicas();
-        String queueText = observed.annotation(LockQueue.ANNOTATION);
         return new LockRecord(
                 fields,
                 ready,
                 selector,
                 selector == null || labelSelector == null ? List.of() : pods(target, watch, selector, labelSelector),
-                LockQueue.parse(target, queueText),
-                queueText);
+                LockQueue.parse(target, observed.annotations() == null ? Map.of() : observed.annotations()));
     }
 
     /** The lock as last seen stored, by a read, a GET or our own write; null if never. */

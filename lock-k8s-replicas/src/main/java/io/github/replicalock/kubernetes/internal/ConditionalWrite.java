@@ -9,8 +9,9 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.github.replicalock.LockBackendUnavailableException;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.QueueChange;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -111,77 +112,62 @@ public final class ConditionalWrite {
     }
 
     /** See {@link io.github.replicalock.spi.LockBackend#compareAndSetQueue}. */
-    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
-            throws InterruptedException {
-        return queueWrite(target, null, expectedQueueText, null, desired, false);
+    public boolean compareAndSetQueue(LockTarget target, QueueChange change) throws InterruptedException {
+        return queueWrite(target, null, null, change, false);
     }
 
-    /** The acquiring write of a queued waiter: the lock fields and the queue text in one patch. */
-    public boolean compareAndSet(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    /** The acquiring write of a queued waiter: the lock fields and the queue change in one patch. */
+    public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired, QueueChange change)
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
-        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, false);
+        return queueWrite(target, expected, desired, change, false);
     }
 
     /** The queued waiter's takeover: the acquiring queue write, also tested on the renewal's text. */
-    public boolean takeOver(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired, QueueChange change)
             throws InterruptedException {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(desired, "desired");
-        return queueWrite(target, expected, expectedQueueText, desired, desiredQueue, true);
+        return queueWrite(target, expected, desired, change, true);
     }
 
     /**
-     * One JSON Patch testing the queue text (and the lock fields when {@code expected} is not null),
-     * built from the watch's copy when it shows what the writer expects, else from a GET; a
-     * rejection is told from a stale copy by a GET, as for the lock's own writes.
+     * One JSON Patch testing the annotations {@code change} tests (and the lock fields when {@code
+     * expected} is not null), built from the watch's copy when it shows what the writer expects,
+     * else from a GET; a rejection is told from a stale copy by a GET, as for the lock's own writes.
      */
     private boolean queueWrite(
             LockTarget target,
             @Nullable LockFields expected,
-            @Nullable String expectedQueueText,
             @Nullable LockFields desired,
-            LockQueue desiredQueue,
+            QueueChange change,
             boolean renewalTested)
             throws InterruptedException {
-        Objects.requireNonNull(desiredQueue, "desiredQueue");
+        Objects.requireNonNull(change, "change");
         ObservedLock hint = reads.lastSeen(target);
-        ObservedLock stored =
-                hint != null && queueMatches(target, hint, expected, expectedQueueText, renewalTested) ? hint : null;
+        ObservedLock stored = hint != null && queueMatches(target, hint, expected, change, renewalTested) ? hint : null;
         if (stored == null) {
             stored = reads.seen(target, reads.get(target));
-            if (!queueMatches(target, stored, expected, expectedQueueText, renewalTested)) {
+            if (!queueMatches(target, stored, expected, change, renewalTested)) {
                 return false;
             }
         }
         AtomicBoolean maybeApplied = new AtomicBoolean();
         for (int round = 0; ; round++) {
-            Deployment written = patch(
-                    target, LockPatch.buildQueue(expected, desired, desiredQueue, stored, renewalTested), maybeApplied);
+            Deployment written =
+                    patch(target, LockPatch.buildQueue(expected, desired, change, stored, renewalTested), maybeApplied);
             if (written != null) {
                 reads.learned(target, written);
                 reads.seen(target, written);
                 return true;
             }
             ObservedLock fresh = reads.seen(target, reads.get(target));
-            if (!queueMatches(target, fresh, expected, expectedQueueText, renewalTested)) {
+            if (!queueMatches(target, fresh, expected, change, renewalTested)) {
                 // Our own earlier attempt may have landed before its answer was lost. An acquisition
                 // is known by its hold (our holder, a new token): the queue may have changed since.
                 return maybeApplied.get()
-                        && (desired != null
-                                ? matches(target, fresh, desired)
-                                : queueMatches(target, fresh, null, desiredQueue.text(), false));
+                        && (desired != null ? matches(target, fresh, desired) : change.isAppliedIn(annotations(fresh)));
             }
             if (round + 1 >= MAX_REBUILDS) {
                 throw new LockBackendUnavailableException(
@@ -197,12 +183,17 @@ public final class ConditionalWrite {
             LockTarget target,
             ObservedLock observed,
             @Nullable LockFields lock,
-            @Nullable String queueText,
+            QueueChange change,
             boolean renewalTested) {
-        if (!Objects.equals(observed.annotation(LockQueue.ANNOTATION), queueText)) {
+        if (!change.testsHoldOn(annotations(observed))) {
             return false;
         }
         return lock == null || matches(target, observed, lock, renewalTested);
+    }
+
+    private static Map<String, String> annotations(ObservedLock observed) {
+        Map<String, String> annotations = observed.annotations();
+        return annotations == null ? Map.of() : annotations;
     }
 
     /**

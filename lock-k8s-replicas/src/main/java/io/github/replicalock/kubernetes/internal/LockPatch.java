@@ -2,7 +2,7 @@ package io.github.replicalock.kubernetes.internal;
 
 import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.QueueChange;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -124,47 +124,65 @@ public final class LockPatch {
     }
 
     /**
-     * The patch that writes the queue text {@code desiredQueue} if the stored queue text is {@code
-     * stored}'s, and, when {@code expected} is not null, writes {@code desired} if the stored lock
-     * fields are {@code expected}, in one atomic patch. A queue annotation absent from {@code
-     * stored} is guarded as an absent lock key is: by a test of the whole annotations object, or of
-     * the resource version when there is no annotations object.
+     * The patch that applies the queue write {@code change} if its tests hold, and, when {@code
+     * expected} is not null, writes {@code desired} if the stored lock fields are {@code expected},
+     * in one atomic patch. A tested annotation that must be absent (the queue's, before its first
+     * write) is guarded as an absent lock key is: by a test of the whole annotations object, or of
+     * the resource version when there is no annotations object. A removed annotation is removed
+     * with {@code remove}, which fails the patch if it is absent: every removal is also tested.
      *
-     * @param stored what was last seen stored; its queue text is the one the writer expects
+     * @param stored what was last seen stored, on which {@code change}'s tests hold
      */
     public static String buildQueue(
             @Nullable LockFields expected,
             @Nullable LockFields desired,
-            LockQueue desiredQueue,
+            QueueChange change,
             ObservedLock stored,
             boolean renewalTested) {
         List<Object> ops = new ArrayList<>();
         Map<String, String> annotations = stored.annotations();
-        String queue = stored.annotation(LockQueue.ANNOTATION);
+        boolean annotationsPresent = annotations != null;
         if (expected != null && desired != null) {
             // Every test before any write: the lock's, then the queue's.
-            boolean annotationsPresent = lockTests(ops, expected, stored, renewalTested);
-            queueTests(ops, annotations, queue, stored);
+            annotationsPresent = lockTests(ops, expected, stored, renewalTested);
+            queueTests(ops, change, stored);
             lockWrites(ops, desired, annotationsPresent);
         } else {
-            queueTests(ops, annotations, queue, stored);
-            if (annotations == null) {
+            queueTests(ops, change, stored);
+            if (!annotationsPresent) {
                 ops.add(op("add", ANNOTATIONS, Map.of()));
             }
         }
-        ops.add(op("add", key(LockQueue.ANNOTATION), desiredQueue.text()));
+        change.writes().forEach((annotation, value) -> {
+            if (value != null) {
+                ops.add(op("add", key(annotation), value));
+            } else {
+                Map<String, Object> remove = new LinkedHashMap<>();
+                remove.put("op", "remove");
+                remove.put("path", key(annotation));
+                ops.add(remove);
+            }
+        });
         return Json.write(ops);
     }
 
-    private static void queueTests(
-            List<Object> ops, @Nullable Map<String, String> annotations, @Nullable String queue, ObservedLock stored) {
-        if (queue != null) {
-            ops.add(test(key(LockQueue.ANNOTATION), queue));
-        } else if (annotations != null) {
-            ops.add(test(ANNOTATIONS, new LinkedHashMap<>(annotations)));
-        } else {
-            String rv = stored.resourceVersion();
-            ops.add(test("/metadata/resourceVersion", rv == null ? "" : rv));
+    private static void queueTests(List<Object> ops, QueueChange change, ObservedLock stored) {
+        Map<String, String> annotations = stored.annotations();
+        boolean absenceTested = false;
+        for (Map.Entry<String, @Nullable String> test : change.tests().entrySet()) {
+            if (test.getValue() != null) {
+                ops.add(test(key(test.getKey()), test.getValue()));
+            } else {
+                absenceTested = true;
+            }
+        }
+        if (absenceTested) {
+            if (annotations != null) {
+                ops.add(test(ANNOTATIONS, new LinkedHashMap<>(annotations)));
+            } else {
+                String rv = stored.resourceVersion();
+                ops.add(test("/metadata/resourceVersion", rv == null ? "" : rv));
+            }
         }
     }
 

@@ -4,11 +4,10 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.Subscription;
 import java.util.Collection;
-import org.jspecify.annotations.Nullable;
 
 /**
  * A simulated process's backend: the fake cluster's client, seen through the process's clock, and
@@ -51,24 +50,18 @@ final class ClientBackend implements LockBackend {
     }
 
     @Override
-    public boolean compareAndSetQueue(LockTarget target, @Nullable String expectedQueueText, LockQueue desired)
-            throws InterruptedException {
+    public boolean compareAndSetQueue(LockTarget target, QueueChange change) throws InterruptedException {
         clock.awaitUnpaused();
-        boolean applied = delegate.compareAndSetQueue(target, expectedQueueText, desired);
+        boolean applied = delegate.compareAndSetQueue(target, change);
         clock.awaitUnpaused();
         return applied;
     }
 
     @Override
-    public boolean compareAndSet(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean compareAndSet(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         clock.awaitUnpaused();
-        boolean applied = delegate.compareAndSet(target, expected, expectedQueueText, desired, desiredQueue);
+        boolean applied = delegate.compareAndSet(target, expected, desired, queueChange);
         clock.awaitUnpaused();
         return applied;
     }
@@ -82,15 +75,10 @@ final class ClientBackend implements LockBackend {
     }
 
     @Override
-    public boolean takeOver(
-            LockTarget target,
-            LockFields expected,
-            @Nullable String expectedQueueText,
-            LockFields desired,
-            LockQueue desiredQueue)
+    public boolean takeOver(LockTarget target, LockFields expected, LockFields desired, QueueChange queueChange)
             throws InterruptedException {
         clock.awaitUnpaused();
-        boolean applied = delegate.takeOver(target, expected, expectedQueueText, desired, desiredQueue);
+        boolean applied = delegate.takeOver(target, expected, desired, queueChange);
         clock.awaitUnpaused();
         return applied;
     }

@@ -7,7 +7,6 @@ import io.github.replicalock.LockTargetNotFoundException;
 import io.github.replicalock.spi.LockClock;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.ClusterEvent;
@@ -176,6 +175,16 @@ public final class ClusterStore {
         }
     }
 
+    /** A copy of the Deployment's annotations, as stored now. */
+    public Map<String, String> annotations(LockTarget target) {
+        lock.lock();
+        try {
+            return Map.copyOf(found(target).annotations);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** GET of the Deployment and LIST of its pods, as one answer. */
     public LockRecord read(LockTarget target) {
         lock.lock();
@@ -186,8 +195,7 @@ public final class ClusterStore {
                     deployment.readyReplicas,
                     deployment.selector,
                     deployment.podSnapshots(),
-                    deployment.queue(),
-                    deployment.annotations.get(LockQueue.ANNOTATION));
+                    deployment.queue());
         } finally {
             lock.unlock();
         }

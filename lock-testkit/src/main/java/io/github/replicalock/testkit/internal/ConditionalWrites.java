@@ -4,6 +4,7 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockAnnotations;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.testkit.LockWrite;
 import io.github.replicalock.testkit.QueueWrite;
 import java.util.LinkedHashMap;
@@ -14,8 +15,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * The fake API server's side of conditional writes, each decided under the store's lock as one
  * API server serialises writes: an update carrying the resource version read (the lock's
- * compare-and-set, as a PUT with a resourceVersion), and a write tested on the queue annotation's
- * text, with or without the lock fields (a JSON Patch with {@code test} operations).
+ * compare-and-set, as a PUT with a resourceVersion), and a write tested on the queue's annotations
+ * ({@link QueueChange}), with or without the lock fields (a JSON Patch with {@code test} operations).
  */
 public final class ConditionalWrites {
     /** What one attempt of a queue-tested write found. */
@@ -61,22 +62,20 @@ public final class ConditionalWrites {
     }
 
     /**
-     * A write tested on the queue annotation's exact text ({@code null}: the key is absent) and,
-     * when {@code expected} is not null, on the lock fields too: one atomic check of both, then the
-     * queue's text and, when {@code desired} is not null, the lock fields written together.
+     * A write tested on the annotations {@code change} tests (each exact text, or absent) and, when
+     * {@code expected} is not null, on the lock fields too: one atomic check of both, then {@code
+     * change}'s writes and, when {@code desired} is not null, the lock fields written together.
      */
     public Outcome ifQueue(
             String client,
             LockTarget target,
             @Nullable LockFields expected,
             boolean renewalTested,
-            @Nullable String expectedQueueText,
-            @Nullable LockFields desired,
-            LockQueue desiredQueue) {
-        Objects.requireNonNull(desiredQueue, "desiredQueue");
+            QueueChange change,
+            @Nullable LockFields desired) {
+        Objects.requireNonNull(change, "change");
         Map<String, @Nullable String> text = desired == null ? null : lockText(desired);
         LockFields stored = desired == null ? null : LockAnnotations.stored(desired);
-        String queueText = desiredQueue.text();
         Outcome outcome;
         store.lock().lock();
         try {
@@ -85,18 +84,25 @@ public final class ConditionalWrites {
                 deployment.resourceVersion = store.nextResourceVersion();
                 outcome = Outcome.CONFLICT;
             } else if ((expected != null && !matches(deployment.lockFields(), expected, renewalTested))
-                    || !Objects.equals(deployment.annotations.get(LockQueue.ANNOTATION), expectedQueueText)) {
+                    || !change.testsHoldOn(deployment.annotations)) {
                 outcome = Outcome.DIFFERS;
             } else {
                 LockQueue before = deployment.queue();
                 LockWrite lockWrite =
                         text == null || stored == null ? null : applyLock(client, deployment, text, stored);
-                deployment.annotations.put(LockQueue.ANNOTATION, queueText);
-                deployment.queueCache = desiredQueue;
+                change.writes().forEach((key, value) -> {
+                    if (value == null) {
+                        deployment.annotations.remove(key);
+                    } else {
+                        deployment.annotations.put(key, value);
+                    }
+                });
+                deployment.queueCache = null;
+                LockQueue after = deployment.queue();
                 deployment.resourceVersion = store.nextResourceVersion();
                 store.history()
                         .recordQueueWrite(
-                                new QueueWrite(store.clock().now(), target, client, before, desiredQueue, lockWrite));
+                                new QueueWrite(store.clock().now(), target, client, before, after, lockWrite));
                 outcome = Outcome.APPLIED;
             }
         } finally {

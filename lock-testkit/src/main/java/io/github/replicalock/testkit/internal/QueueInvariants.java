@@ -96,12 +96,19 @@ final class QueueInvariants {
                     + cluster.deployment(target).annotations().get(LockQueue.ANNOTATION));
         } else if (!queue.isEmpty()) {
             log.violation("dead entries outlived the run: " + queue);
+        } else {
+            List<String> renewals = cluster.deployment(target).annotations().keySet().stream()
+                    .filter(key -> key.startsWith(LockQueue.RENEWAL_ANNOTATION_PREFIX))
+                    .toList();
+            if (!renewals.isEmpty()) {
+                log.violation("renewal annotations outlived their entries: " + renewals);
+            }
         }
     }
 
     private static @Nullable LockQueue queueOf(DeploymentSnapshot deployment) {
         try {
-            return LockQueue.parse(deployment.target(), deployment.annotations().get(LockQueue.ANNOTATION));
+            return LockQueue.parse(deployment.target(), deployment.annotations());
         } catch (LockTargetInvalidException e) {
             return null;
         }

@@ -65,7 +65,7 @@ final class StoredDeployment {
         if (cached != null) {
             return cached;
         }
-        LockQueue parsed = LockQueue.parse(target, annotations.get(LockQueue.ANNOTATION));
+        LockQueue parsed = LockQueue.parse(target, annotations);
         queueCache = parsed;
         return parsed;
     }
