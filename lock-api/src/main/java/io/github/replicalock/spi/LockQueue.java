@@ -165,13 +165,14 @@ public final class LockQueue {
 
     /**
      * The queue stored as {@code text}, the value of the annotation {@value #ANNOTATION}, without
-     * renewal annotations: every entry's {@code renewed} is its {@code enqueued}.
+     * renewal annotations: every entry's {@code renewed} is its {@code enqueued}. For the codec's
+     * tests only: a write derived from it would not know the renewals stored.
      *
      * @param text the annotation's value; null when the annotation is absent
      * @throws LockTargetInvalidException naming the annotation, its value, the offending line and
      *     what was expected, if the text does not parse
      */
-    public static LockQueue parse(LockTarget target, @Nullable String text) {
+    static LockQueue parse(LockTarget target, @Nullable String text) {
         Objects.requireNonNull(target, "target");
         List<QueueEntry> lines = lines(target, text);
         if (lines.isEmpty() && text == null) {

@@ -18,10 +18,10 @@ import org.jspecify.annotations.Nullable;
  * <ul>
  *   <li>a change of the order (an entry joins or leaves) tests and writes {@value
  *       LockQueue#ANNOTATION}'s text;
- *   <li>a renewal writes the waiter's own renewal annotation and tests only its previous text (or,
- *       when it had none, the queue annotation's text, since a JSON Patch cannot test an absence);
- *   <li>an entry that leaves also has its renewal annotation removed, tested on the text read: a
- *       waiter judged dead that renewed after all makes the pruning write fail.
+ *   <li>a renewal writes the waiter's own renewal annotation and tests only its previous text (or
+ *       that it is absent, for a line never renewed);
+ *   <li>an entry that leaves also has its renewal annotation removed, tested on the text read (or
+ *       tested absent): a waiter judged dead that renewed after all makes the pruning write fail.
  * </ul>
  *
  * <pre>{@code
@@ -61,22 +61,26 @@ public final class QueueChange {
             if (before.isPresent() && before.get().equals(entry)) {
                 continue;
             }
-            String stored = before.isPresent() ? read.storedRenewal(entry.waiter()) : null;
             String key = LockQueue.renewalAnnotation(entry.waiter());
             writes.put(key, entry.renewalText());
-            if (stored != null) {
-                tests.put(key, stored);
+            if (before.isPresent()) {
+                // Its renewal as read; null (absent) for a line never renewed, such as a hand-written one.
+                tests.put(key, read.storedRenewal(entry.waiter()));
             } else {
-                // An absence cannot be tested; whoever writes this key first also changes the order.
+                // A new entry: the order changes too, and is tested; an annotation left without a line
+                // by a hand edit is overwritten.
                 tests.putIfAbsent(LockQueue.ANNOTATION, read.storedText());
             }
         }
         for (QueueEntry entry : read.entries()) {
-            String stored = read.storedRenewal(entry.waiter());
-            if (stored != null && !desired.contains(entry.waiter())) {
+            if (!desired.contains(entry.waiter())) {
+                // Tested even when absent: a waiter judged dead may renew, for the first time, after the read.
                 String key = LockQueue.renewalAnnotation(entry.waiter());
+                String stored = read.storedRenewal(entry.waiter());
                 tests.put(key, stored);
-                writes.put(key, null);
+                if (stored != null) {
+                    writes.put(key, null);
+                }
             }
         }
         return new QueueChange(tests, writes, desired);
@@ -84,7 +88,9 @@ public final class QueueChange {
 
     /**
      * The annotations tested, in order, each with the exact text it must have; a null text means the
-     * annotation must be absent (only {@value LockQueue#ANNOTATION}, before the first queue write).
+     * annotation must be absent ({@value LockQueue#ANNOTATION} before the first queue write, or the
+     * renewal annotation of a line never renewed). JSON Patch cannot test an absence: the Kubernetes
+     * backend tests the whole annotations object instead, which such rare writes can afford.
      */
     public Map<String, @Nullable String> tests() {
         return tests;

@@ -138,15 +138,26 @@ class QueueChangeTest {
     }
 
     @Test
-    void aFirstRenewalWithoutAnAnnotationToTestTestsTheOrderInstead() {
+    void aLineNeverRenewedIsTestedAbsentByItsFirstRenewalAndByWhoeverRemovesIt() {
+        // Hand-written lines: no renewal annotations yet.
         Map<String, String> annotations =
-                new HashMap<>(Map.of(ORDER, "2026-12-03T09:00:00Z 2 a\n2026-12-03T09:00:01Z 2 b"));
+                new HashMap<>(Map.of(ORDER, "2026-12-03T09:00:00Z 2 d\n2026-12-03T09:00:01Z 2 h"));
         LockQueue read = LockQueue.parse(TARGET, annotations);
+        QueueChange firstRenewal = QueueChange.between(read, read.renew("d", T0.plusSeconds(5)));
+        QueueChange pruneD = QueueChange.between(read, read.without("d"));
 
-        QueueChange renewal = QueueChange.between(read, read.renew("b", T0.plusSeconds(5)));
+        Map<String, @Nullable String> absent = new HashMap<>();
+        absent.put(renewalOf("d"), null);
+        assertThat(firstRenewal.tests()).isEqualTo(absent);
+        assertThat(firstRenewal.writes()).containsExactly(Map.entry(renewalOf("d"), "2026-12-03T09:00:05Z d"));
+        apply(annotations, firstRenewal);
 
-        assertThat(renewal.tests()).containsExactly(Map.entry(ORDER, annotations.get(ORDER)));
-        assertThat(renewal.writes()).containsExactly(Map.entry(renewalOf("b"), "2026-12-03T09:00:05Z b"));
+        assertThat(pruneD.testsHoldOn(annotations))
+                .as("h removing d, judged dead on a read before d's first renewal")
+                .isFalse();
+        assertThat(LockQueue.parse(TARGET, annotations).entries())
+                .extracting(QueueEntry::waiter)
+                .containsExactly("d", "h");
     }
 
     @Test

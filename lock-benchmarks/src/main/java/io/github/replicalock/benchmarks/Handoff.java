@@ -236,9 +236,10 @@ final class Handoff {
                 The same requests by kind and outcome, per handoff, as the contenders' clients saw them \
                 answered (an interceptor on each client; "lost" is a conditional write answered 422 or 409). A \
                 lock write sets `/spec/replicas` (1: an acquisition, or a renewal of a hold, which these \
-                short holds hardly make; 0: a release); a queue write sets only `replicalock.io/queue` \
-                (enqueue, renewal of an entry every 2/3 s, leaving). The FIFO head's acquisition is one lock \
-                write that also removes its queue entry.""");
+                short holds hardly make; 0: a release); a queue write sets only the queue's annotations: the \
+                order in `replicalock.io/queue` (enqueue, leaving) or the waiter's own \
+                `replicalock.io/waiter-<hash>` (renewal of its entry every 2/3 s). The FIFO head's acquisition \
+                is one lock write that also removes its queue entry.""");
         List<List<String>> kindRows = new ArrayList<>();
         for (Result r : ours) {
             List<String> row = new ArrayList<>();

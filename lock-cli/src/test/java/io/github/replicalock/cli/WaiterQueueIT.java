@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.QueueEntry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -329,15 +330,21 @@ class WaiterQueueIT {
         assertThat(queue()).as("the acquisition removed the dead entry").isEmpty();
     }
 
+    /** Writes the queue of {@code entry} alone: its line and its renewal annotation, as another pipeline's waiter would. */
     private void writeQueue(QueueEntry entry) {
+        StringBuilder annotations = new StringBuilder();
+        QueueChange.between(LockQueue.empty(), LockQueue.of(List.of(entry)))
+                .writes()
+                .forEach((key, value) -> annotations
+                        .append(annotations.length() == 0 ? "" : ",")
+                        .append(StatusView.quote(key))
+                        .append(':')
+                        .append(StatusView.quote(String.valueOf(value))));
         api.client
                 .apps()
                 .deployments()
                 .inNamespace(NAMESPACE)
                 .withName(BUILDER)
-                .patch(
-                        PatchContext.of(PatchType.JSON_MERGE),
-                        "{\"metadata\":{\"annotations\":{" + StatusView.quote(LockQueue.ANNOTATION) + ":"
-                                + StatusView.quote(LockQueue.of(List.of(entry)).text()) + "}}}");
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{" + annotations + "}}}");
     }
 }

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,7 +54,8 @@ final class QueueContract {
         assertThat(backend.compareAndSetQueue(target, change(fresh, two)))
                 .as("stale: the key is present now")
                 .isFalse();
-        assertThat(backend.compareAndSetQueue(target, change(LockQueue.parse(target, one.text() + " "), two)))
+        assertThat(backend.compareAndSetQueue(
+                        target, change(LockQueue.parse(target, Map.of(LockQueue.ANNOTATION, one.text() + " ")), two)))
                 .as("another text")
                 .isFalse();
         assertThat(backend.read(target).queue()).isEqualTo(one);
@@ -135,7 +137,10 @@ final class QueueContract {
                 .as("lock fields differ")
                 .isFalse();
         assertThat(backend.compareAndSet(
-                        target, free, held, change(LockQueue.parse(target, queue.text() + "\n"), after)))
+                        target,
+                        free,
+                        held,
+                        change(LockQueue.parse(target, Map.of(LockQueue.ANNOTATION, queue.text() + "\n")), after)))
                 .as("queue text differs")
                 .isFalse();
         LockRecord unchanged = backend.read(target);

@@ -278,10 +278,15 @@ class ForceReleaseTest {
         });
         waiting.start();
         await().atMost(20, TimeUnit.SECONDS)
-                .until(() -> LockQueue.parse(target, annotation(LockQueue.ANNOTATION)).entries().stream()
-                        .map(QueueEntry::waiter)
-                        .toList()
-                        .equals(List.of("drone-build-42")));
+                .until(() ->
+                        LockQueue.parse(
+                                        target,
+                                        fixture.cluster.deployment(target).annotations())
+                                .entries()
+                                .stream()
+                                .map(QueueEntry::waiter)
+                                .toList()
+                                .equals(List.of("drone-build-42")));
 
         fixture.locks("ops-alice").forceRelease(target, REASON);
         waiting.join(TimeUnit.SECONDS.toMillis(30));
