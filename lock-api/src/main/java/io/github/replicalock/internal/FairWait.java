@@ -6,6 +6,7 @@ import io.github.replicalock.spi.LockQueue;
 import io.github.replicalock.spi.LockRecord;
 import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.QueueEntry;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -46,9 +47,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     private boolean wroteEntry;
 
     private long lastWriteNanos;
+    /** The lease this wait promised with its last write of its entry. */
+    private Duration promisedLease = QueueJudge.WAITER_LEASE;
+
     private long recheckNanos = ExpiryTracker.NEVER;
     private boolean lostAWrite;
-    /** Whether a queue write of this wait lost since the last read, on {@link #lostOnQueueText}. */
+    /** Whether a queue write of this wait lost since the last read, on {@link #lostOnQueue}. */
     private boolean lostAQueueWrite;
     /** The queue as read that queue write was derived from. */
     private @Nullable LockQueue lostOnQueue;
@@ -129,10 +133,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             // Only the head among live entries prunes on renewing: pruning changes the order, which
             // every waiter pruning at once would make each other's renewals lose on (section 10.4).
             LockQueue renewing = verdict.nobodyAliveAhead(queue, me) ? queue.withoutAll(verdict.deadWaiters()) : queue;
-            if (renewalDueIn(readStart) <= 0 && !write(record, renewing.renew(me, session.clock.now()))) {
+            Duration lease = QueueJudge.leaseAt(verdict.liveAhead(queue, me));
+            if (renewalDueIn(readStart, lease) <= 0
+                    && !write(record, renewing.renew(me, session.clock.now(), lease), lease)) {
                 return null;
             }
-            long dueIn = renewalDueIn(readStart);
+            long dueIn = renewalDueIn(readStart, lease);
             recheckNanos = Math.min(Math.max(dueIn, AT_ONCE), verdict.nextDeathAhead(queue, me));
         } else {
             LockQueue pruned = queue.withoutAll(verdict.deadWaiters());
@@ -140,10 +146,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
                 // Waits outside the queue without writing (section 10.6), woken by the watch.
                 recheckNanos = verdict.nextDeathAhead(queue, me);
             } else if (write(
-                    record, pruned.enqueue(QueueEntry.joining(me, session.clock.now(), QueueJudge.WAITER_LEASE)))) {
+                    record,
+                    pruned.enqueue(QueueEntry.joining(me, session.clock.now(), QueueJudge.leaseAt(pruned.size()))),
+                    QueueJudge.leaseAt(pruned.size()))) {
                 queued = true;
                 log.debug("{}: '{}' queued at position {}", target, me, pruned.size() + 1);
-                recheckNanos = QueueJudge.RENEW_EVERY_NANOS;
+                recheckNanos = QueueJudge.renewEveryNanos(promisedLease);
             } else {
                 return null;
             }
@@ -155,16 +163,23 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
     }
 
     /**
-     * Nanoseconds from {@code readStart} until this wait's entry is due for renewal; at once for an
-     * entry it has not written itself (the monotonic clock's origin is arbitrary, so no instant
-     * stands for "never written").
+     * Nanoseconds from {@code readStart} until this wait's entry is due for renewal with the promise
+     * of {@code lease}; at once for an entry it has not written itself (the monotonic clock's origin
+     * is arbitrary, so no instant stands for "never written"), and at once when it must promise a
+     * shorter lease than it did (it moved to the front of the queue: section 10.3).
      */
-    private long renewalDueIn(long readStart) {
-        return wroteEntry ? lastWriteNanos + QueueJudge.RENEW_EVERY_NANOS - readStart : 0;
+    private long renewalDueIn(long readStart, Duration lease) {
+        if (!wroteEntry || lease.compareTo(promisedLease) < 0) {
+            return 0;
+        }
+        return lastWriteNanos + QueueJudge.renewEveryNanos(promisedLease) - readStart;
     }
 
-    /** A queue-only write of {@code desired} on what {@code record} showed; false (and read again soon) if it lost. */
-    private boolean write(LockRecord record, LockQueue desired) throws InterruptedException {
+    /**
+     * A queue-only write of {@code desired}, whose entry of this wait promises {@code lease}, on what
+     * {@code record} showed; false (and read again soon) if it lost.
+     */
+    private boolean write(LockRecord record, LockQueue desired, Duration lease) throws InterruptedException {
         long sentAt = session.clock.nanoTime();
         mayBeQueued = true;
         boolean applied;
@@ -188,6 +203,7 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
         }
         lastWriteNanos = sentAt;
         wroteEntry = true;
+        promisedLease = lease;
         return true;
     }
 

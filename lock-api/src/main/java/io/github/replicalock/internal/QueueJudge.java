@@ -20,12 +20,31 @@ import org.jspecify.annotations.Nullable;
  * judged at the read's start, so a pause after a read proves nothing against a renewing waiter.
  */
 final class QueueJudge {
-    /** How long a waiter promises to go without renewing its entry (section 10.3). */
+    /**
+     * How long a waiter near the front of the queue promises to go without renewing its entry
+     * (section 10.3): a dead one there holds a release up for at most this plus the grace.
+     */
     static final Duration WAITER_LEASE = Duration.ofSeconds(2);
+    /**
+     * The promise of a waiter further back, which no release waits for until everyone ahead of it is
+     * gone: renewing every 2/3 s there too would make 32 waiters write the Deployment 48 times a
+     * second, more than a real API server serves on one object (docs/benchmarks.md, scenario 7).
+     */
+    static final Duration BACK_LEASE = Duration.ofSeconds(20);
+    /** How many live entries may be ahead of a waiter that promises {@link #WAITER_LEASE}. */
+    static final int FRONT = 3;
     /** Added to an entry's lease before it is judged dead: one renewal's latency and retries. */
     static final Duration WAITER_GRACE = Duration.ofSeconds(1);
-    /** A waiter renews its entry every third of its lease, as a holder renews its hold. */
-    static final long RENEW_EVERY_NANOS = WAITER_LEASE.toNanos() / 3;
+
+    /** The lease a waiter promises with {@code liveAhead} live entries ahead of it. */
+    static Duration leaseAt(int liveAhead) {
+        return liveAhead < FRONT ? WAITER_LEASE : BACK_LEASE;
+    }
+
+    /** A waiter renews its entry every third of the lease it promised, as a holder renews its hold. */
+    static long renewEveryNanos(Duration lease) {
+        return lease.toNanos() / 3;
+    }
 
     private record Sighting(QueueEntry entry, long firstSeenNanos) {}
 
@@ -57,6 +76,20 @@ final class QueueJudge {
                 }
             }
             return true;
+        }
+
+        /** How many entries ahead of {@code self} (every entry, if it is not queued) are not dead. */
+        int liveAhead(LockQueue queue, String self) {
+            int live = 0;
+            for (QueueEntry entry : queue.entries()) {
+                if (entry.waiter().equals(self)) {
+                    break;
+                }
+                if (!dead(entry.waiter())) {
+                    live++;
+                }
+            }
+            return live;
         }
 
         /** The nanoseconds until the first live entry ahead of {@code self} would be dead; NEVER for none. */

@@ -38,11 +38,12 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p><b>Text.</b> The queue annotation holds one line per waiter, head first, separated by {@code
- * \n}, no trailing newline; a line is {@code <enqueued> <lease-seconds> <waiter>} with single spaces,
- * the instant in RFC 3339 ({@link Instant#toString()}), the lease in whole seconds, and the waiter's
- * identity as the rest of the line, so that it may contain spaces. An empty queue is the empty
- * string. A waiter's renewal annotation holds {@code <renewed> <waiter>}; an entry without one was
- * not renewed since it joined ({@code renewed} is then {@code enqueued}).
+ * \n}, no trailing newline; a line is {@code <enqueued> <waiter>}, the instant in RFC 3339 ({@link
+ * Instant#toString()}), a single space, and the waiter's identity as the rest of the line, so that it
+ * may contain spaces. An empty queue is the empty
+ * string. A waiter's renewal annotation holds {@code <renewed> <lease-seconds> <waiter>}, the lease
+ * it promised at that renewal in whole seconds; an entry without one is judged as renewed when it
+ * joined, on {@link #UNRENEWED_LEASE}.
  *
  * <p><b>Reading.</b> Absent, empty and blank texts are the empty queue; blank lines are skipped and
  * a {@code \r} before a line break is dropped (a hand edit). Anything else that does not parse, the
@@ -68,10 +69,16 @@ public final class LockQueue {
      */
     public static final int MAX_WAITERS = 32;
 
-    private static final String EXPECTED = "one waiter per line as '<enqueued> <lease-seconds> <waiter>',"
-            + " such as '2026-01-31T12:00:00Z 2 build-42'";
-    private static final String RENEWAL_EXPECTED =
-            "'<renewed> <waiter>' with the waiter of its queue entry," + " such as '2026-01-31T12:03:10.500Z build-42'";
+    /**
+     * The lease an entry without a renewal annotation is judged on (a hand-written line; every waiter
+     * writes its renewal annotation with its line): the shortest a waiter promises.
+     */
+    public static final Duration UNRENEWED_LEASE = Duration.ofSeconds(2);
+
+    private static final String EXPECTED =
+            "one waiter per line as '<enqueued> <waiter>', such as '2026-01-31T12:00:00Z build-42'";
+    private static final String RENEWAL_EXPECTED = "'<renewed> <lease-seconds> <waiter>' with the waiter of its"
+            + " queue entry, such as '2026-01-31T12:03:10.500Z 2 build-42'";
     private static final LockQueue EMPTY = new LockQueue(List.of(), null, Map.of());
     private static final int MAX_CACHED_KEYS = 1024;
     private static final ConcurrentMap<String, String> RENEWAL_KEYS = new ConcurrentHashMap<>();
@@ -156,8 +163,7 @@ public final class LockQueue {
                 entries.add(line);
                 continue;
             }
-            entries.add(new QueueEntry(
-                    line.waiter(), line.enqueued(), renewed(target, key, renewal, line.waiter()), line.lease()));
+            entries.add(renewed(target, key, renewal, line));
             renewals.put(line.waiter(), renewal);
         }
         return new LockQueue(List.copyOf(entries), text, Map.copyOf(renewals));
@@ -211,14 +217,19 @@ public final class LockQueue {
         return List.copyOf(entries);
     }
 
-    /** The instant of a renewal annotation's value, which must name {@code waiter}. */
-    private static Instant renewed(LockTarget target, String key, String value, String waiter) {
-        int space = value.indexOf(' ');
-        Instant renewed = space < 0 ? null : LockAnnotations.instantOrNull(value.substring(0, space));
-        if (renewed == null || !value.substring(space + 1).equals(waiter)) {
-            throw LockAnnotations.invalid(target, key, value, RENEWAL_EXPECTED + " ('" + waiter + "')");
+    /** {@code line}'s entry as its renewal annotation's value tells, which must name its waiter. */
+    private static QueueEntry renewed(LockTarget target, String key, String value, QueueEntry line) {
+        int first = value.indexOf(' ');
+        int second = first < 0 ? -1 : value.indexOf(' ', first + 1);
+        Instant renewed = second < 0 ? null : LockAnnotations.instantOrNull(value.substring(0, first));
+        Long lease = renewed == null ? null : LockAnnotations.digits(value.substring(first + 1, second));
+        if (renewed == null
+                || lease == null
+                || lease == 0
+                || !value.substring(second + 1).equals(line.waiter())) {
+            throw LockAnnotations.invalid(target, key, value, RENEWAL_EXPECTED + " ('" + line.waiter() + "')");
         }
-        return renewed;
+        return new QueueEntry(line.waiter(), line.enqueued(), renewed, Duration.ofSeconds(lease));
     }
 
     /**
@@ -334,10 +345,20 @@ public final class LockQueue {
      *     must enqueue again, at the tail)
      */
     public LockQueue renew(String waiter, Instant now) {
+        return renew(waiter, now, entries.get(indexOf(waiter)).lease());
+    }
+
+    /**
+     * This queue with {@code waiter}'s entry renewed at {@code now} with the promise of {@code
+     * lease}, in the same place.
+     *
+     * @throws IllegalArgumentException if {@code waiter} is not queued
+     */
+    public LockQueue renew(String waiter, Instant now, Duration lease) {
         Objects.requireNonNull(now, "now");
         int at = indexOf(waiter);
         List<QueueEntry> next = new ArrayList<>(entries);
-        next.set(at, entries.get(at).renewedAt(now));
+        next.set(at, entries.get(at).renewedAt(now, lease));
         return new LockQueue(List.copyOf(next), null, Map.of());
     }
 
@@ -393,25 +414,19 @@ public final class LockQueue {
         return at;
     }
 
-    /** The entry of a non-blank line. */
+    /** The entry of a non-blank line, judged on {@link #UNRENEWED_LEASE} until its first renewal. */
     private static QueueEntry entryOf(String line) throws MalformedLine {
         int first = line.indexOf(' ');
-        int second = first < 0 ? -1 : line.indexOf(' ', first + 1);
-        if (second < 0) {
-            throw new MalformedLine("expected 3 fields separated by single spaces");
+        if (first < 0) {
+            throw new MalformedLine("expected 2 fields separated by a single space");
         }
         Instant enqueued = instant("enqueued", line.substring(0, first));
-        String lease = line.substring(first + 1, second);
-        Long seconds = LockAnnotations.digits(lease);
-        if (seconds == null || seconds == 0) {
-            throw new MalformedLine("lease-seconds '" + lease + "' is not a positive whole number of seconds");
-        }
-        String waiter = line.substring(second + 1);
+        String waiter = line.substring(first + 1);
         if (!LockAnnotations.isIdentity(waiter)) {
             throw new MalformedLine("waiter '" + waiter + "' is not 1 to " + LockAnnotations.MAX_IDENTITY_LENGTH
                     + " characters, not blank, without control characters");
         }
-        return QueueEntry.joining(waiter, enqueued, Duration.ofSeconds(seconds));
+        return QueueEntry.joining(waiter, enqueued, UNRENEWED_LEASE);
     }
 
     private static Instant instant(String field, String text) throws MalformedLine {

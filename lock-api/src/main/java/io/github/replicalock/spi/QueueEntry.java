@@ -25,8 +25,9 @@ import java.util.Objects;
  * @param enqueued the waiter's wall-clock instant when it joined; for people ("waiting for 4 min")
  * @param renewed the waiter's last renewal, {@code enqueued} until the first; only its changes
  *     count, not its value
- * @param lease how long the waiter promises to go without renewing at most; rounded up to whole
- *     seconds at construction, as it is stored
+ * @param lease how long the waiter promises to go without renewing at most, as of its last renewal
+ *     ({@link LockQueue#UNRENEWED_LEASE} for a line without a renewal); rounded up to whole seconds
+ *     at construction, as it is stored
  */
 public record QueueEntry(String waiter, Instant enqueued, Instant renewed, Duration lease) {
 
@@ -60,18 +61,33 @@ public record QueueEntry(String waiter, Instant enqueued, Instant renewed, Durat
      * left the text unchanged would look like a dead waiter to every judge.
      */
     public QueueEntry renewedAt(Instant now) {
+        return renewedAt(now, lease);
+    }
+
+    /**
+     * The same entry renewed at {@code now} with the promise of {@code lease} from now on (a waiter
+     * that moved to the front of the queue promises a shorter one). Its renewal text always changes,
+     * as for {@link #renewedAt(Instant)}.
+     */
+    public QueueEntry renewedAt(Instant now, Duration lease) {
         Objects.requireNonNull(now, "now");
         Instant next = now.isAfter(renewed) ? now : renewed.plusMillis(1);
         return new QueueEntry(waiter, enqueued, next, lease);
     }
 
-    /** The entry's line in the queue annotation: {@code <enqueued> <lease-seconds> <waiter>}. */
+    /**
+     * The entry's line in the queue annotation: {@code <enqueued> <waiter>}. The lease is not part
+     * of it: a waiter changes its promise with its renewals, which never rewrite the order.
+     */
     String line() {
-        return LockAnnotations.instantText(enqueued) + " " + lease.getSeconds() + " " + waiter;
+        return LockAnnotations.instantText(enqueued) + " " + waiter;
     }
 
-    /** The value of the entry's {@linkplain LockQueue#renewalAnnotation renewal annotation}: {@code <renewed> <waiter>}. */
+    /**
+     * The value of the entry's {@linkplain LockQueue#renewalAnnotation renewal annotation}: {@code
+     * <renewed> <lease-seconds> <waiter>}.
+     */
     String renewalText() {
-        return LockAnnotations.instantText(renewed) + " " + waiter;
+        return LockAnnotations.instantText(renewed) + " " + lease.getSeconds() + " " + waiter;
     }
 }

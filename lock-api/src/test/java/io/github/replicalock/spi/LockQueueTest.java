@@ -50,15 +50,16 @@ class LockQueueTest {
                 .renew("drone-build-41", Instant.parse("2026-12-03T09:04:10.500Z"));
 
         assertThat(queue.text())
-                .isEqualTo("2026-12-03T09:00:00.125Z 2 drone-build-41\n"
-                        + "2026-12-03T09:00:01.125Z 2 ci-runner-7/4711/9f3a0c21");
+                .isEqualTo("2026-12-03T09:00:00.125Z drone-build-41\n"
+                        + "2026-12-03T09:00:01.125Z ci-runner-7/4711/9f3a0c21");
         assertThat(LockQueue.empty().text()).isEmpty();
         assertThat(annotationsOf(queue))
                 .containsEntry(LockQueue.ANNOTATION, queue.text())
-                .containsEntry(LockQueue.renewalAnnotation("drone-build-41"), "2026-12-03T09:04:10.500Z drone-build-41")
+                .containsEntry(
+                        LockQueue.renewalAnnotation("drone-build-41"), "2026-12-03T09:04:10.500Z 2 drone-build-41")
                 .containsEntry(
                         LockQueue.renewalAnnotation("ci-runner-7/4711/9f3a0c21"),
-                        "2026-12-03T09:00:01.125Z ci-runner-7/4711/9f3a0c21")
+                        "2026-12-03T09:00:01.125Z 2 ci-runner-7/4711/9f3a0c21")
                 .hasSize(3);
     }
 
@@ -100,7 +101,7 @@ class LockQueueTest {
 
     @Test
     void blankLinesAndCarriageReturnsFromHandEditsAreTolerated() {
-        String text = "\n2026-12-03T09:00:00Z 2 a\r\n\n  \n2026-12-03T09:00:02Z 3 b\n";
+        String text = "\n2026-12-03T09:00:00Z a\r\n\n  \n2026-12-03T09:00:02Z b\n";
 
         assertThat(waiters(LockQueue.parse(TARGET, text))).containsExactly("a", "b");
     }
@@ -109,34 +110,28 @@ class LockQueueTest {
     @CsvSource(
             delimiterString = "|",
             value = {
-                "2026-12-03T09:00:00Z 2                                          | expected 3 fields",
-                "2026-12-03T09:00:00Z                                            | expected 3 fields",
-                "build-42                                                        | expected 3 fields",
-                "2026-12-03T09:00:00 2 build-42                                  | enqueued '2026-12-03T09:00:00' is not an RFC 3339 instant",
-                "yesterday 2 build-42                                            | enqueued 'yesterday' is not an RFC 3339 instant",
-                "' 2026-12-03T09:00:00Z 2 build-42'                              | enqueued '' is not an RFC 3339 instant",
-                "2026-12-03T09:00:00Z 2026-12-03T09:00:01Z 2 build-42            | lease-seconds '2026-12-03T09:00:01Z' is not a positive whole number",
-                "2026-12-03T09:00:00Z 0 build-42                                 | lease-seconds '0' is not a positive whole number",
-                "2026-12-03T09:00:00Z -2 build-42                                | lease-seconds '-2' is not a positive whole number",
-                "2026-12-03T09:00:00Z 2.5 build-42                               | lease-seconds '2.5' is not a positive whole number",
-                "2026-12-03T09:00:00Z 2s build-42                                | lease-seconds '2s' is not a positive whole number",
-                "2026-12-03T09:00:00Z  build-42                                  | lease-seconds '' is not a positive whole number",
-                "'2026-12-03T09:00:00Z 2   '                                     | waiter '  ' is not 1 to 253 characters",
+                "2026-12-03T09:00:00Z                                            | expected 2 fields",
+                "build-42                                                        | expected 2 fields",
+                "2026-12-03T09:00:00 build-42                                    | enqueued '2026-12-03T09:00:00' is not an RFC 3339 instant",
+                "yesterday build-42                                              | enqueued 'yesterday' is not an RFC 3339 instant",
+                "' 2026-12-03T09:00:00Z build-42'                                | enqueued '' is not an RFC 3339 instant",
+                "1764752400 build-42                                             | enqueued '1764752400' is not an RFC 3339 instant",
+                "'2026-12-03T09:00:00Z   '                                       | waiter '  ' is not 1 to 253 characters",
             })
     void aMalformedLineIsRejectedNamingKeyValueLineAndExpectation(String line, String problem) {
-        String text = "2026-12-03T08:59:00Z 2 first\n" + line;
+        String text = "2026-12-03T08:59:00Z first\n" + line;
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, text))
                 .isInstanceOf(LockTargetInvalidException.class)
                 .hasMessageStartingWith("ci/builder: annotation replicalock.io/queue has value '" + text + "'")
-                .hasMessageContaining("expected one waiter per line as '<enqueued> <lease-seconds> <waiter>'")
+                .hasMessageContaining("expected one waiter per line as '<enqueued> <waiter>'")
                 .hasMessageContaining("(line 2 '" + line + "': " + problem);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"a\u0007bell", "tab\there"})
     void aWaiterWithAControlCharacterIsMalformed(String waiter) {
-        String text = "2026-12-03T09:00:00Z 2 " + waiter;
+        String text = "2026-12-03T09:00:00Z " + waiter;
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, text))
                 .isInstanceOf(LockTargetInvalidException.class)
@@ -148,9 +143,9 @@ class LockQueueTest {
         String longest = "w".repeat(253);
         String tooLong = "w".repeat(254);
 
-        assertThat(waiters(LockQueue.parse(TARGET, "2026-12-03T09:00:00Z 2 " + longest)))
+        assertThat(waiters(LockQueue.parse(TARGET, "2026-12-03T09:00:00Z " + longest)))
                 .containsExactly(longest);
-        assertThatThrownBy(() -> LockQueue.parse(TARGET, "2026-12-03T09:00:00Z 2 " + tooLong))
+        assertThatThrownBy(() -> LockQueue.parse(TARGET, "2026-12-03T09:00:00Z " + tooLong))
                 .isInstanceOf(LockTargetInvalidException.class)
                 .hasMessageContaining("is not 1 to 253 characters");
         assertThatThrownBy(() -> QueueEntry.joining(tooLong, T0, LEASE))
@@ -160,11 +155,11 @@ class LockQueueTest {
 
     @Test
     void theSameWaiterTwiceIsMalformed() {
-        String text = "2026-12-03T09:00:00Z 2 a\n" + "2026-12-03T09:00:00Z 2 b\n" + "2026-12-03T09:00:02Z 2 a";
+        String text = "2026-12-03T09:00:00Z a\n" + "2026-12-03T09:00:00Z b\n" + "2026-12-03T09:00:02Z a";
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, text))
                 .isInstanceOf(LockTargetInvalidException.class)
-                .hasMessageContaining("(line 3 '2026-12-03T09:00:02Z 2 a': waiter 'a' is queued twice)");
+                .hasMessageContaining("(line 3 '2026-12-03T09:00:02Z a': waiter 'a' is queued twice)");
         List<QueueEntry> twice = List.of(QueueEntry.joining("a", T0, LEASE), QueueEntry.joining("a", T0, LEASE));
         assertThatThrownBy(() -> LockQueue.of(twice))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -173,9 +168,12 @@ class LockQueueTest {
 
     @Test
     void theWaitersIdentityKeepsItsSpaces() {
-        String text = "2026-12-03T09:00:00+01:00 30  build 7 ";
+        String text = "2026-12-03T09:00:00+01:00  build 7 ";
         Map<String, String> annotations = Map.of(
-                LockQueue.ANNOTATION, text, LockQueue.renewalAnnotation(" build 7 "), "2026-12-03T08:00:01Z  build 7 ");
+                LockQueue.ANNOTATION,
+                text,
+                LockQueue.renewalAnnotation(" build 7 "),
+                "2026-12-03T08:00:01Z 30  build 7 ");
 
         QueueEntry entry = LockQueue.parse(TARGET, annotations).entries().get(0);
 
@@ -303,23 +301,56 @@ class LockQueueTest {
 
     @Test
     void anEntryWithoutARenewalAnnotationWasLastRenewedWhenItJoined() {
-        LockQueue queue = LockQueue.parse(TARGET, Map.of(LockQueue.ANNOTATION, "2026-12-03T09:00:00Z 2 a"));
+        LockQueue queue = LockQueue.parse(TARGET, Map.of(LockQueue.ANNOTATION, "2026-12-03T09:00:00Z a"));
 
         assertThat(queue.entries().get(0).renewed()).isEqualTo(Instant.parse("2026-12-03T09:00:00Z"));
+        assertThat(queue.entries().get(0).lease()).isEqualTo(LockQueue.UNRENEWED_LEASE);
         assertThat(queue.storedRenewal("a")).isNull();
+    }
+
+    @Test
+    void theLeaseAWaiterPromisedAtItsLastRenewalIsTheOneItIsJudgedOn() {
+        LockQueue back = queueOf("a", "b").renew("b", T0.plusSeconds(5), Duration.ofSeconds(20));
+        LockQueue front = back.without("a").renew("b", T0.plusSeconds(6), LEASE);
+
+        assertThat(LockQueue.parse(TARGET, annotationsOf(back))
+                        .entry("b")
+                        .orElseThrow()
+                        .lease())
+                .isEqualTo(Duration.ofSeconds(20));
+        assertThat(annotationsOf(back))
+                .containsEntry(LockQueue.renewalAnnotation("b"), "2026-12-03T09:00:05.125Z 20 b");
+        assertThat(LockQueue.parse(TARGET, annotationsOf(front))
+                        .entry("b")
+                        .orElseThrow()
+                        .lease())
+                .isEqualTo(LEASE);
+        assertThat(front.text())
+                .as("the line does not change with the promise")
+                .isEqualTo("2026-12-03T09:00:01.125Z b");
     }
 
     @ParameterizedTest
     @ValueSource(
-            strings = {"2026-12-03T09:00:01Z b", "2026-12-03T09:00:01Z", "soon a", " a", "2026-12-03T09:00:01Z a "})
+            strings = {
+                "2026-12-03T09:00:01Z 2 b",
+                "2026-12-03T09:00:01Z 2",
+                "2026-12-03T09:00:01Z a",
+                "2026-12-03T09:00:01Z 0 a",
+                "2026-12-03T09:00:01Z 2s a",
+                "soon 2 a",
+                " 2 a",
+                "2026-12-03T09:00:01Z 2 a "
+            })
     void aRenewalAnnotationThatDoesNotParseOrNamesAnotherWaiterIsRejected(String renewal) {
         String key = LockQueue.renewalAnnotation("a");
-        Map<String, String> annotations = Map.of(LockQueue.ANNOTATION, "2026-12-03T09:00:00Z 2 a", key, renewal);
+        Map<String, String> annotations = Map.of(LockQueue.ANNOTATION, "2026-12-03T09:00:00Z a", key, renewal);
 
         assertThatThrownBy(() -> LockQueue.parse(TARGET, annotations))
                 .isInstanceOf(LockTargetInvalidException.class)
                 .hasMessageStartingWith("ci/builder: annotation " + key + " has value '" + renewal + "'")
-                .hasMessageContaining("expected '<renewed> <waiter>' with the waiter of its queue entry")
+                .hasMessageContaining(
+                        "expected '<renewed> <lease-seconds> <waiter>' with the waiter of its queue entry")
                 .hasMessageContaining("('a')");
     }
 

@@ -56,8 +56,8 @@ class QueueChangeTest {
 
         QueueChange renewal = QueueChange.between(read, read.renew("b", T0.plusSeconds(31)));
 
-        assertThat(renewal.tests()).containsExactly(Map.entry(renewalOf("b"), "2026-12-03T09:00:30Z b"));
-        assertThat(renewal.writes()).containsExactly(Map.entry(renewalOf("b"), "2026-12-03T09:00:31Z b"));
+        assertThat(renewal.tests()).containsExactly(Map.entry(renewalOf("b"), "2026-12-03T09:00:30Z 2 b"));
+        assertThat(renewal.writes()).containsExactly(Map.entry(renewalOf("b"), "2026-12-03T09:00:31Z 2 b"));
     }
 
     @Test
@@ -100,11 +100,11 @@ class QueueChangeTest {
         QueueChange enqueue =
                 QueueChange.between(read, read.enqueue(QueueEntry.joining("b", T0.plusSeconds(9), LEASE)));
 
-        assertThat(enqueue.tests()).containsExactly(Map.entry(ORDER, "2026-12-03T09:00:00Z 2 a"));
+        assertThat(enqueue.tests()).containsExactly(Map.entry(ORDER, "2026-12-03T09:00:00Z a"));
         assertThat(enqueue.writes())
                 .containsExactly(
-                        Map.entry(ORDER, "2026-12-03T09:00:00Z 2 a\n2026-12-03T09:00:09Z 2 b"),
-                        Map.entry(renewalOf("b"), "2026-12-03T09:00:09Z b"));
+                        Map.entry(ORDER, "2026-12-03T09:00:00Z a\n2026-12-03T09:00:09Z b"),
+                        Map.entry(renewalOf("b"), "2026-12-03T09:00:09Z 2 b"));
     }
 
     @Test
@@ -129,19 +129,19 @@ class QueueChangeTest {
 
         assertThat(leave.tests())
                 .containsEntry(ORDER, read.storedText())
-                .containsEntry(renewalOf("a"), "2026-12-03T09:00:30Z a")
-                .containsEntry(renewalOf("b"), "2026-12-03T09:00:30Z b")
+                .containsEntry(renewalOf("a"), "2026-12-03T09:00:30Z 2 a")
+                .containsEntry(renewalOf("b"), "2026-12-03T09:00:30Z 2 b")
                 .hasSize(3);
         apply(annotations, leave);
         assertThat(annotations).containsOnlyKeys(ORDER, renewalOf("c"));
-        assertThat(annotations.get(ORDER)).isEqualTo("2026-12-03T09:00:02Z 2 c");
+        assertThat(annotations.get(ORDER)).isEqualTo("2026-12-03T09:00:02Z c");
     }
 
     @Test
     void aLineNeverRenewedIsTestedAbsentByItsFirstRenewalAndByWhoeverRemovesIt() {
         // Hand-written lines: no renewal annotations yet.
         Map<String, String> annotations =
-                new HashMap<>(Map.of(ORDER, "2026-12-03T09:00:00Z 2 d\n2026-12-03T09:00:01Z 2 h"));
+                new HashMap<>(Map.of(ORDER, "2026-12-03T09:00:00Z d\n2026-12-03T09:00:01Z h"));
         LockQueue read = LockQueue.parse(TARGET, annotations);
         QueueChange firstRenewal = QueueChange.between(read, read.renew("d", T0.plusSeconds(5)));
         QueueChange pruneD = QueueChange.between(read, read.without("d"));
@@ -149,7 +149,7 @@ class QueueChangeTest {
         Map<String, @Nullable String> absent = new HashMap<>();
         absent.put(renewalOf("d"), null);
         assertThat(firstRenewal.tests()).isEqualTo(absent);
-        assertThat(firstRenewal.writes()).containsExactly(Map.entry(renewalOf("d"), "2026-12-03T09:00:05Z d"));
+        assertThat(firstRenewal.writes()).containsExactly(Map.entry(renewalOf("d"), "2026-12-03T09:00:05Z 2 d"));
         apply(annotations, firstRenewal);
 
         assertThat(pruneD.testsHoldOn(annotations))

@@ -105,8 +105,8 @@ final class DeadWaiters {
         Section s = new Section("8. Dead waiters in the queue");
         s.para(String.format(Locale.ROOT, """
                 How long waiters that died in the queue keep the live waiter behind them from the lock \
-                (`Fairness.FIFO`, `LockOptions.defaults()`; waiter lease 2 s, renewed every 2/3 s, grace 1 s: \
-                docs/lock-protocol.md section 10.3). One holder holds; k waiters enqueue one after another, \
+                (`Fairness.FIFO`, `LockOptions.defaults()`; the first three waiters' lease 2 s, renewed every \
+                2/3 s, grace 1 s: docs/lock-protocol.md section 10.3). One holder holds; k waiters enqueue one after another, \
                 then a live waiter behind them (each its own `ReplicaLocks`, backend and client, on fabric8's \
                 CRUD mock with the controller simulation). The k die right after one of their entries' \
                 renewals shows in the queue: each dead waiter's client reaches the mock only through a TCP \

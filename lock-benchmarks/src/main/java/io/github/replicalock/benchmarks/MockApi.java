@@ -125,7 +125,8 @@ final class MockApi implements AutoCloseable {
     /**
      * What a request was, for counting by kind: replica-lock's JSON Patches are told apart by their
      * operations (a lock write sets {@code /spec/replicas}, 1 to acquire or renew, 0 to release; a
-     * queue write sets only the queue annotation), everything else by method and path.
+     * queue write sets only the queue's annotations, the order or a waiter's renewal), everything
+     * else by method and path.
      */
     static String kind(HttpRequest request) {
         String path = request.uri().getRawPath();
@@ -151,7 +152,9 @@ final class MockApi implements AutoCloseable {
             if (body.contains("{\"op\":\"add\",\"path\":\"/spec/replicas\",\"value\":0}")) {
                 return "lock write: release";
             }
-            return body.contains("replicalock.io~1queue") ? "queue write" : "PATCH deployment";
+            return body.contains("replicalock.io~1queue") || body.contains("replicalock.io~1waiter-")
+                    ? "queue write"
+                    : "PATCH deployment";
         }
         if (method.equals("GET") && path.contains("/deployments/")) {
             return "GET deployment";

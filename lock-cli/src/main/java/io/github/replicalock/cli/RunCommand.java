@@ -47,7 +47,7 @@ import picocli.CommandLine.Parameters;
             "lock is released. If the lock is lost while COMMAND runs (scaled to 0 under it, taken over),",
             "COMMAND is stopped the same way and the exit code is 76.",
             "Waiting builds queue on the deployment and get the lock in arrival order (--fairness fifo);",
-            "a waiter killed while queued (SIGKILL) holds the queue up for at most 3s.",
+            "a waiter killed while queued (SIGKILL) among the first three holds the queue up for at most 3s.",
             "Exits with COMMAND's own exit code when it ran.%n"
         },
         exitCodeListHeading = "%nExit codes:%n",

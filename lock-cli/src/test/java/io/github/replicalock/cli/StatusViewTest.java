@@ -43,7 +43,7 @@ class StatusViewTest {
 
     @Test
     void waitersAreListedHeadFirstInTextAndJson() {
-        String queue = NOW.minusSeconds(240) + " 2 drone-build-41\n" + NOW.minusSeconds(30) + " 2 ci-runner-7/4711";
+        String queue = NOW.minusSeconds(240) + " drone-build-41\n" + NOW.minusSeconds(30) + " ci-runner-7/4711";
         LockStatus queued = Statuses.heldWithQueue(TARGET, "octo/app/42", 7, NOW.minusSeconds(4), queue);
         Instant now =
                 queued.waiters().get(0).enqueued().plus(queued.waiters().get(0).waited());

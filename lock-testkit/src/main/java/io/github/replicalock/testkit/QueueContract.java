@@ -96,7 +96,7 @@ final class QueueContract {
         assertThat(after.entries())
                 .containsExactly(renewedA.entries().get(0), renewedB.entries().get(1));
         assertThat(after.storedRenewal("waiter-b"))
-                .isEqualTo(renewedB.entries().get(1).renewed() + " waiter-b");
+                .isEqualTo(renewedB.entries().get(1).renewed() + " 2 waiter-b");
         LockQueue renewedAgain = after.renew("waiter-b", later.plusSeconds(1));
         assertThat(backend.compareAndSetQueue(target, change(after, renewedAgain)))
                 .isTrue();

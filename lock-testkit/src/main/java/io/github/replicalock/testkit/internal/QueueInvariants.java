@@ -27,8 +27,12 @@ final class QueueInvariants {
      */
     static final Duration WAITER_GRACE = Duration.ofSeconds(1);
 
-    /** How much longer than the hold's the liveness bound is: dead entries ahead of the finisher expire first. */
-    static final Duration DEAD_ENTRIES_DELAY = Duration.ofSeconds(2).plus(WAITER_GRACE);
+    /**
+     * How much longer than the hold's the liveness bound is: dead entries ahead of the finisher expire
+     * first, on the longest lease a waiter promises (20 s, further back than the first three live
+     * entries: section 10.3).
+     */
+    static final Duration DEAD_ENTRIES_DELAY = Duration.ofSeconds(20).plus(WAITER_GRACE);
 
     private final RunLog log;
 
