@@ -151,7 +151,9 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
                     QueueJudge.leaseAt(pruned.size()))) {
                 queued = true;
                 log.debug("{}: '{}' queued at position {}", target, me, pruned.size() + 1);
-                recheckNanos = QueueJudge.renewEveryNanos(promisedLease);
+                // Also when an entry ahead would be dead: nothing else wakes a waiter whose renewal is
+                // 6.7 s away if dead waiters ahead of it never change the order again.
+                recheckNanos = Math.min(QueueJudge.renewEveryNanos(promisedLease), verdict.nextDeathAhead(queue, me));
             } else {
                 return null;
             }

@@ -64,8 +64,8 @@ public final class LockQueue {
     public static final String RENEWAL_ANNOTATION_PREFIX = "replicalock.io/waiter-";
 
     /**
-     * The most waiters {@link #enqueue} admits: annotations are limited to 256 KiB in total, and each
-     * waiter renews its entry 1.5 times a second at the default waiter lease.
+     * The most waiters {@link #enqueue} admits: annotations are limited to 256 KiB in total, and
+     * every renewal is a write to the Deployment (docs/lock-protocol.md section 10.6).
      */
     public static final int MAX_WAITERS = 32;
 

@@ -7,8 +7,8 @@ import java.util.Objects;
 /**
  * One waiter in the {@link LockQueue}: who waits, since when, and the lease of its entry, which it
  * renews while it waits so that a dead waiter drops out (see {@code docs/lock-protocol.md} section
- * 10). The entry is stored in two places: its line in the queue annotation (enqueued, lease,
- * waiter), written when it joins, and its own renewal annotation ({@link
+ * 10). The entry is stored in two places: its line in the queue annotation (enqueued, waiter),
+ * written when it joins, and its own renewal annotation ({@link
  * LockQueue#renewalAnnotation}), rewritten by every renewal, so that renewing tests and writes
  * nothing another waiter writes. Two entries are equal when both texts are: a judge that sees an
  * entry unchanged on its own clock for longer than the entry's lease plus its grace removes it.

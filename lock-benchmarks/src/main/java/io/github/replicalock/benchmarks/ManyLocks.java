@@ -7,8 +7,8 @@ import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockBackend;
 import io.github.replicalock.spi.LockEvent;
 import io.github.replicalock.spi.LockFields;
-import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.LockRecord;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.Subscription;
 import io.github.replicalock.testkit.FakeBackend;
 import io.github.replicalock.testkit.FakeCluster;
@@ -26,7 +26,6 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.management.ObjectName;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Scenario 5's measurement, in a JVM of its own (so that the threads it counts are the library's

@@ -58,8 +58,12 @@ final class RunCommand extends DeploymentCommand {
     private static final Duration WAITER_GRACE = Duration.ofSeconds(1);
     /** Covers the reads' latency, so the last look comes after the judge's deadline. */
     private static final Duration JUDGE_MARGIN = Duration.ofMillis(250);
-    /** {@code --no-wait} waits no longer than this to judge a queue (entries of another version's longer lease). */
-    private static final Duration LONGEST_JUDGEMENT = Duration.ofSeconds(10);
+    /**
+     * {@code --no-wait} waits no longer than this to judge a queue: the longest lease a waiter
+     * promises (20 s, further back in the queue: docs/lock-protocol.md 10.3) plus the grace and the
+     * margin. Entries of another version's longer lease are not judged: busy.
+     */
+    private static final Duration LONGEST_JUDGEMENT = Duration.ofSeconds(22);
 
     private static final Duration JUDGE_POLL = Duration.ofMillis(250);
 
@@ -80,7 +84,8 @@ final class RunCommand extends DeploymentCommand {
     @Option(
             names = "--no-wait",
             description = "Do not wait: exit with the busy code at once if the lock is taken (if it is free with"
-                    + " waiters queued, up to 3s to see whether they are alive).")
+                    + " waiters queued, up to 3s to see whether they are alive, 21s when one was further back"
+                    + " in the queue).")
     boolean noWait;
 
     @Option(

@@ -11,6 +11,7 @@ import io.github.replicalock.LockTimeoutException;
 import io.github.replicalock.ReplicaLock;
 import io.github.replicalock.ReplicaLocks;
 import io.github.replicalock.spi.LockQueue;
+import io.github.replicalock.spi.QueueChange;
 import io.github.replicalock.spi.QueueEntry;
 import io.github.replicalock.testkit.FakeBackend;
 import io.github.replicalock.testkit.LockWrite;
@@ -288,6 +289,35 @@ class FairQueueTest {
                 .findFirst()
                 .orElseThrow()
                 .time();
+    }
+
+    /**
+     * A waiter that joins behind three entries promises the long lease (section 10.3), but still
+     * looks again when the entries ahead would be dead: three waiters that died just before, whose
+     * entries nobody changes any more, hold it up for their 2 s lease and 1 s grace, not for its
+     * own renewal 6.7 s away.
+     */
+    @Test
+    void aWaiterBehindThreeDeadEntriesAcquiresOnceTheyAreDeadNotAtItsNextRenewal() throws Exception {
+        Instant now = fixture.cluster.clock().now();
+        LockQueue dead = LockQueue.empty();
+        for (String gone : List.of("gone-1", "gone-2", "gone-3")) {
+            dead = dead.enqueue(QueueEntry.joining(gone, now, Duration.ofSeconds(2)));
+        }
+        QueueChange.between(LockQueue.empty(), dead)
+                .writes()
+                .forEach((key, value) -> fixture.cluster.annotate(fixture.target, key, value));
+        Instant start = fixture.cluster.clock().now();
+
+        ReplicaLock lock = fixture.locks("late").acquire(fixture.target, LONG);
+
+        // Until the acquiring write; the builder pod's start (3 s here) comes after it.
+        Duration waited = Duration.between(start, acquisitionTime("late"));
+        assertThat(waited).isBetween(Duration.ofSeconds(3), Duration.ofMillis(3500));
+        assertThat(queue().isEmpty())
+                .as("the dead entries went with the acquiring write")
+                .isTrue();
+        lock.close();
     }
 
     @Test
