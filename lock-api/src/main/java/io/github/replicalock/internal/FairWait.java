@@ -142,13 +142,12 @@ final class FairWait implements TargetObserver.Check<Attempt.Won> {
             recheckNanos = Math.min(Math.max(dueIn, AT_ONCE), verdict.nextDeathAhead(queue, me));
         } else {
             LockQueue pruned = queue.withoutAll(verdict.deadWaiters());
+            Duration joiningLease = QueueJudge.leaseAt(pruned.size()); // every entry left ahead is live
             if (pruned.isFull()) {
                 // Waits outside the queue without writing (section 10.6), woken by the watch.
                 recheckNanos = verdict.nextDeathAhead(queue, me);
             } else if (write(
-                    record,
-                    pruned.enqueue(QueueEntry.joining(me, session.clock.now(), QueueJudge.leaseAt(pruned.size()))),
-                    QueueJudge.leaseAt(pruned.size()))) {
+                    record, pruned.enqueue(QueueEntry.joining(me, session.clock.now(), joiningLease)), joiningLease)) {
                 queued = true;
                 log.debug("{}: '{}' queued at position {}", target, me, pruned.size() + 1);
                 // Also when an entry ahead would be dead: nothing else wakes a waiter whose renewal is

@@ -87,6 +87,21 @@ class FairQueueTest {
                         .equals(List.of(waiters)));
     }
 
+    /** Waits for the waiters' threads; each got the lock, in the order of {@code names}, after "first". */
+    private void assertEveryWaiterAcquiredAfterFirstInOrder(
+            List<Thread> threads, List<AtomicReference<Object>> outcomes, List<String> names)
+            throws InterruptedException {
+        for (Thread thread : threads) {
+            thread.join(TimeUnit.SECONDS.toMillis(60));
+        }
+        for (AtomicReference<Object> outcome : outcomes) {
+            assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
+        }
+        List<String> expected = new ArrayList<>(List.of("first"));
+        expected.addAll(names);
+        assertThat(acquisitionOrder()).isEqualTo(expected);
+    }
+
     /** The holders of the acquisitions, in the order the cluster applied them. */
     private List<String> acquisitionOrder() {
         List<String> order = new ArrayList<>();
@@ -137,15 +152,7 @@ class FairQueueTest {
             awaitQueued(names.subList(0, i + 1).toArray(String[]::new));
         }
         first.close();
-        for (Thread thread : threads) {
-            thread.join(TimeUnit.SECONDS.toMillis(60));
-        }
-        for (AtomicReference<Object> outcome : outcomes) {
-            assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
-        }
-        List<String> expected = new ArrayList<>(List.of("first"));
-        expected.addAll(names);
-        assertThat(acquisitionOrder()).isEqualTo(expected);
+        assertEveryWaiterAcquiredAfterFirstInOrder(threads, outcomes, names);
         assertThat(queue().isEmpty()).isTrue();
         assertThat(queueText()).as("the key is kept, empty").isEmpty();
     }
@@ -205,15 +212,7 @@ class FairQueueTest {
                     .isEqualTo(Duration.ofSeconds(i < 3 ? 2 : 20));
         }
         first.close();
-        for (Thread thread : threads) {
-            thread.join(TimeUnit.SECONDS.toMillis(60));
-        }
-        for (AtomicReference<Object> outcome : outcomes) {
-            assertThat(outcome.get()).isInstanceOf(ReplicaLock.class);
-        }
-        List<String> expected = new ArrayList<>(List.of("first"));
-        expected.addAll(names);
-        assertThat(acquisitionOrder()).isEqualTo(expected);
+        assertEveryWaiterAcquiredAfterFirstInOrder(threads, outcomes, names);
         assertThat(fixture.cluster.deployment(fixture.target).annotations().keySet())
                 .as("no renewal annotation outlives its entry")
                 .noneMatch(key -> key.startsWith(LockQueue.RENEWAL_ANNOTATION_PREFIX));
