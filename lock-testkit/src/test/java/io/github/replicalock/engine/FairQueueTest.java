@@ -540,7 +540,13 @@ class FairQueueTest {
                         LockOptions.builder().fairness(Fairness.BARGING).build()),
                 outcome,
                 Duration.ZERO);
-        await().atMost(10, TimeUnit.SECONDS).until(() -> fixture.cluster.requests(RequestKind.WATCH) >= 2);
+        // Polled at once and every millisecond: while this thread sleeps between polls, virtual time
+        // runs (the holder's renewals every 10 s are all that is pending), and Awaitility's default
+        // first 100 ms let it run past the waiter's one-hour deadline on a fast machine.
+        await().pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(1))
+                .atMost(10, TimeUnit.SECONDS)
+                .until(() -> fixture.cluster.requests(RequestKind.WATCH) >= 2);
         fixture.cluster
                 .clock()
                 .newWakeup()
