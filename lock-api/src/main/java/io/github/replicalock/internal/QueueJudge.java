@@ -67,15 +67,7 @@ final class QueueJudge {
 
         /** True when every entry ahead of {@code self} (every entry if it is not queued) is dead. */
         boolean nobodyAliveAhead(LockQueue queue, String self) {
-            for (QueueEntry entry : queue.entries()) {
-                if (entry.waiter().equals(self)) {
-                    return true;
-                }
-                if (!dead(entry.waiter())) {
-                    return false;
-                }
-            }
-            return true;
+            return liveAhead(queue, self) == 0;
         }
 
         /** How many entries ahead of {@code self} (every entry, if it is not queued) are not dead. */

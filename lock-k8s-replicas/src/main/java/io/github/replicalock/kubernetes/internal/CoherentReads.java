@@ -73,7 +73,7 @@ public final class CoherentReads {
                 ready,
                 selector,
                 selector == null || labelSelector == null ? List.of() : pods(target, watch, selector, labelSelector),
-                LockQueue.parse(target, observed.annotations() == null ? Map.of() : observed.annotations()));
+                LockQueue.parse(target, observed.annotationsOrEmpty()));
     }
 
     /** The lock as last seen stored, by a read, a GET or our own write; null if never. */

@@ -11,7 +11,6 @@ import io.github.replicalock.LockTarget;
 import io.github.replicalock.spi.LockFields;
 import io.github.replicalock.spi.QueueChange;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -167,7 +166,9 @@ public final class ConditionalWrite {
                 // Our own earlier attempt may have landed before its answer was lost. An acquisition
                 // is known by its hold (our holder, a new token): the queue may have changed since.
                 return maybeApplied.get()
-                        && (desired != null ? matches(target, fresh, desired) : change.isAppliedIn(annotations(fresh)));
+                        && (desired != null
+                                ? matches(target, fresh, desired)
+                                : change.isAppliedIn(fresh.annotationsOrEmpty()));
             }
             if (round + 1 >= MAX_REBUILDS) {
                 throw new LockBackendUnavailableException(
@@ -185,15 +186,10 @@ public final class ConditionalWrite {
             @Nullable LockFields lock,
             QueueChange change,
             boolean renewalTested) {
-        if (!change.testsHoldOn(annotations(observed))) {
+        if (!change.testsHoldOn(observed.annotationsOrEmpty())) {
             return false;
         }
         return lock == null || matches(target, observed, lock, renewalTested);
-    }
-
-    private static Map<String, String> annotations(ObservedLock observed) {
-        Map<String, String> annotations = observed.annotations();
-        return annotations == null ? Map.of() : annotations;
     }
 
     /**

@@ -157,10 +157,7 @@ public final class LockPatch {
             if (value != null) {
                 ops.add(op("add", key(annotation), value));
             } else {
-                Map<String, Object> remove = new LinkedHashMap<>();
-                remove.put("op", "remove");
-                remove.put("path", key(annotation));
-                ops.add(remove);
+                ops.add(remove(key(annotation)));
             }
         });
         return Json.write(ops);
@@ -191,16 +188,20 @@ public final class LockPatch {
             ops.add(op("add", key(annotation), value));
         } else {
             ops.add(op("add", key(annotation), ""));
-            Map<String, Object> remove = new LinkedHashMap<>();
-            remove.put("op", "remove");
-            remove.put("path", key(annotation));
-            ops.add(remove);
+            ops.add(remove(key(annotation)));
         }
     }
 
     /** The JSON Pointer (RFC 6901) of an annotation: {@code ~} is {@code ~0}, {@code /} is {@code ~1}. */
     static String key(String annotation) {
         return ANNOTATIONS + "/" + annotation.replace("~", "~0").replace("/", "~1");
+    }
+
+    private static Map<String, Object> remove(String path) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("op", "remove");
+        m.put("path", path);
+        return m;
     }
 
     private static Map<String, Object> test(String path, Object value) {

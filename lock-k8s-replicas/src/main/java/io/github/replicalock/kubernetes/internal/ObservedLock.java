@@ -47,6 +47,11 @@ public record ObservedLock(
                 meta == null ? null : meta.getUid());
     }
 
+    /** The annotations as stored; empty when the member is absent. */
+    public Map<String, String> annotationsOrEmpty() {
+        return annotations == null ? Map.of() : annotations;
+    }
+
     /** The raw value of one annotation, null when absent. */
     public @Nullable String annotation(String key) {
         return annotations == null ? null : annotations.get(key);
@@ -59,7 +64,6 @@ public record ObservedLock(
      * @throws LockTargetInvalidException naming the annotation and its value if one does not parse
      */
     public LockFields fields(LockTarget target) {
-        return LockAnnotations.parse(
-                target, replicas == null ? 1 : replicas, annotations == null ? Map.of() : annotations);
+        return LockAnnotations.parse(target, replicas == null ? 1 : replicas, annotationsOrEmpty());
     }
 }
